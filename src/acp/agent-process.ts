@@ -1,0 +1,116 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { Readable, Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import * as acp from "@agentclientprotocol/sdk";
+import type { Logger } from "../logger.js";
+
+/** How an agent process ended: exit code or signal, or the error that kept it from starting. */
+export type AgentExit = { code: number | null; signal: NodeJS.Signals | null; error?: Error };
+
+/** A running ACP agent subprocess: its stdio as an ACP stream, and a gentle way to end it. */
+export type AgentProcess = {
+  readonly pid: number | undefined;
+  /** ACP JSON-RPC over the child's stdin/stdout (NDJSON, ACP "Transports"). */
+  readonly stream: acp.Stream;
+  /** Resolves when the child has exited (or failed to spawn). */
+  readonly exited: Promise<AgentExit>;
+  /** The last ~4 KB the agent wrote on stderr, for error messages and logs. */
+  stderrTail(): string;
+  /**
+   * Ends the agent gently: closes stdin, waits up to `graceMs`, sends SIGTERM to the whole process
+   * group, waits `graceMs` again, and only then sends SIGKILL. Leftover group members (children
+   * that outlived the agent) get the same treatment. Never throws.
+   */
+  stop(graceMs: number): Promise<void>;
+};
+
+const STDERR_TAIL_BYTES = 4096;
+
+/**
+ * Spawns `argv` without a shell, in its own process group (so the group can be signalled, since some
+ * agents fork a child that outlives a killed parent), with `cwd` and exactly `env`.
+ * Spawn failures (ENOENT, EACCES) do not throw: they surface through `exited` and a closed stream.
+ */
+export function spawnAgent(options: {
+  argv: readonly [string, ...string[]];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+}): AgentProcess {
+  const [command, ...args] = options.argv;
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ["pipe", "pipe", "pipe"],
+    detached: true,
+  });
+  const log = options.logger.child({ agentPid: child.pid });
+
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr = (stderr + chunk).slice(-STDERR_TAIL_BYTES);
+    log.debug({ agentStderr: chunk.trimEnd() }, "agent stderr");
+  });
+  // A write after the agent exited raises EPIPE on stdin; the exit itself is what matters.
+  child.stdin?.on("error", (err) => log.debug({ err }, "agent stdin error"));
+
+  const exited = new Promise<AgentExit>((resolve) => {
+    child.once("error", (error) => resolve({ code: null, signal: null, error }));
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  let hasExited = false;
+  void exited.then((exit) => {
+    hasExited = true;
+    log.debug({ exit: { code: exit.code, signal: exit.signal, error: exit.error?.message } }, "agent exited");
+  });
+
+  const stream = acp.ndJsonStream(
+    Writable.toWeb(child.stdin as Writable) as WritableStream<Uint8Array>,
+    Readable.toWeb(child.stdout as Readable) as ReadableStream<Uint8Array>,
+  );
+
+  return {
+    pid: child.pid,
+    stream,
+    exited,
+    stderrTail: () => stderr,
+    stop: async (graceMs) => {
+      child.stdin?.end();
+      if (!hasExited) await Promise.race([exited, sleep(graceMs)]);
+      await endGroup(child, hasExited, exited, graceMs, log);
+    },
+  };
+}
+
+async function endGroup(
+  child: ChildProcess,
+  leaderExited: boolean,
+  exited: Promise<AgentExit>,
+  graceMs: number,
+  log: Logger,
+): Promise<void> {
+  const pgid = child.pid;
+  if (pgid === undefined) return;
+  if (!signalGroup(pgid, "SIGTERM")) return;
+  if (!leaderExited) log.info({ graceMs }, "agent did not exit after stdin closed; sent SIGTERM");
+  const deadline = Date.now() + graceMs;
+  await Promise.race([exited, sleep(graceMs)]);
+  while (Date.now() < deadline && signalGroup(pgid, 0)) await sleep(25);
+  if (signalGroup(pgid, 0)) {
+    log.warn({ graceMs }, "agent process group still alive after SIGTERM; sending SIGKILL");
+    signalGroup(pgid, "SIGKILL");
+    await Promise.race([once(child, "exit"), sleep(graceMs)]);
+  }
+}
+
+/** Signals a process group; false when no process of the group is left. */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    // ESRCH: nobody left in the group; EPERM: the id now belongs to someone else's process.
+    return false;
+  }
+}

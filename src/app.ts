@@ -1,0 +1,133 @@
+import fs from "node:fs";
+import { type ServerType, serve } from "@hono/node-server";
+import { createAcpClient } from "./acp/acp-client.js";
+import { agentEnvironment, resolveAgentExecutable } from "./acp/agent-command.js";
+import { type Config, SECRET_ENV_NAMES } from "./config.js";
+import { openDatabase } from "./db/database.js";
+import { createSessionStore, type SessionStore } from "./db/session-store.js";
+import { createHttpApp } from "./http/server.js";
+import type { Logger } from "./logger.js";
+import { createRunner, type Runner } from "./runner.js";
+import { createBot } from "./telegram/bot.js";
+
+/** Thrown by `start()` for a problem the operator must fix; the message is one line. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+/** Update kinds the bot handles (Bot API setWebhook `allowed_updates`). */
+export const ALLOWED_UPDATES = ["message", "callback_query"] as const;
+
+/**
+ * The composition root: wires config, database, session store, ACP client, runner, Telegraf bot and
+ * the Hono server. `start()` fails fast (missing agent binary, unusable database, token rejected by
+ * getMe) and resolves with the bound port; `stop()` stops accepting updates, waits for running and
+ * queued turns, and closes the database.
+ */
+export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger: Logger }) {
+  const { logger } = deps;
+  let server: ServerType | undefined;
+  let runner: Runner | undefined;
+  let store: SessionStore | undefined;
+
+  return {
+    async start(): Promise<{ port: number }> {
+      resolveAgentExecutable(config.agent.argv[0], deps.env);
+      store = createSessionStore(openDatabase(config.databasePath));
+      try {
+        fs.mkdirSync(config.workspaceBasePath, { recursive: true, mode: 0o700 });
+        fs.accessSync(config.workspaceBasePath, fs.constants.W_OK);
+      } catch (err) {
+        throw new StartupError(
+          `WORKSPACE_BASE_PATH ${config.workspaceBasePath} is not a writable directory: ${(err as Error).message}`,
+        );
+      }
+
+      const acpClient = createAcpClient({
+        argv: config.agent.argv,
+        env: agentEnvironment(deps.env, SECRET_ENV_NAMES),
+        requestTimeoutMs: config.agent.requestTimeoutMs,
+        replayQuietMs: config.agent.replayQuietMs,
+        stopGraceMs: config.agent.stopGraceMs,
+        logger,
+      });
+      runner = createRunner({ store, acpClient, workspaceBasePath: config.workspaceBasePath, logger });
+      const bot = createBot({
+        botToken: config.telegram.botToken,
+        apiRoot: config.telegram.apiRoot,
+        allowedUserIds: config.allowedUserIds,
+        runner,
+        logger,
+      });
+      try {
+        bot.botInfo = await bot.telegram.getMe();
+      } catch (err) {
+        throw new StartupError(
+          `Telegram getMe failed (check TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT): ${redact(err, config)}`,
+        );
+      }
+      if (config.allowedUserIds.size === 0) {
+        logger.warn("ALLOWED_USER_IDS is empty: the bot will answer nobody");
+      }
+
+      const http = createHttpApp({
+        webhookPath: config.http.webhookPath,
+        webhookSecret: config.telegram.webhookSecret,
+        dispatch: (update) => bot.handleUpdate(update),
+        logger,
+      });
+      const port = await new Promise<number>((resolve, reject) => {
+        server = serve({ fetch: http.fetch, hostname: config.http.host, port: config.http.port }, (info) =>
+          resolve(info.port),
+        );
+        server.once("error", (err) =>
+          reject(
+            new StartupError(`cannot listen on ${config.http.host}:${config.http.port}: ${err.message}`),
+          ),
+        );
+      });
+
+      if (config.telegram.publicUrl) {
+        const url = new URL(config.http.webhookPath, config.telegram.publicUrl).toString();
+        try {
+          await bot.telegram.setWebhook(url, {
+            secret_token: config.telegram.webhookSecret,
+            allowed_updates: [...ALLOWED_UPDATES],
+          });
+        } catch (err) {
+          throw new StartupError(`Telegram setWebhook ${url} failed: ${redact(err, config)}`);
+        }
+        logger.info({ url }, "webhook registered");
+      }
+      logger.info(
+        { host: config.http.host, port, webhookPath: config.http.webhookPath, bot: bot.botInfo.username },
+        "tg-acp is listening",
+      );
+      return { port };
+    },
+
+    /** Stops the HTTP server, waits for all turns, closes the database. Safe to call after a failed start. */
+    async stop(): Promise<void> {
+      const closing = server;
+      server = undefined;
+      if (closing) {
+        await new Promise<void>((resolve) => {
+          closing.close(() => resolve());
+          if ("closeIdleConnections" in closing) closing.closeIdleConnections();
+        });
+      }
+      await runner?.idle();
+      store?.close();
+      store = undefined;
+    },
+  };
+}
+
+/** An error's message with the bot token and webhook secret removed (network errors carry the URL). */
+function redact(err: unknown, config: Config): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return [config.telegram.botToken, config.telegram.webhookSecret].reduce(
+    (text, secret) => text.replaceAll(secret, "[REDACTED]"),
+    message,
+  );
+}

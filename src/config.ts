@@ -1,0 +1,143 @@
+import path from "node:path";
+import { parseArgsStringToArgv as parseArgv } from "string-argv";
+import { z } from "zod";
+
+/** Thrown by {@link createConfig}; `message` is one line naming the variable and what to fix. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const positiveMs = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
+const envSchema = z.object({
+  TELEGRAM_BOT_TOKEN: z
+    .string({ error: "is required (the token @BotFather gave you)" })
+    .trim()
+    .regex(/^\d+:[A-Za-z0-9_-]{20,}$/, "must look like 123456789:AA... (the token @BotFather gave you)"),
+  TELEGRAM_WEBHOOK_SECRET: z
+    .string({ error: "is required (1-256 characters of A-Z, a-z, 0-9, _ and -)" })
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,256}$/, "must be 1-256 characters of A-Z, a-z, 0-9, _ and -"),
+  TELEGRAM_API_ROOT: z.url("must be an http(s) URL").default("https://api.telegram.org"),
+  PUBLIC_URL: optionalText.pipe(z.url("must be an https URL").optional()),
+  WEBHOOK_PATH: z
+    .string()
+    .regex(/^\/\S*$/, "must start with /")
+    .default("/telegram/webhook"),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  DATABASE_PATH: z.string().min(1).default("./data/tg-acp.db"),
+  WORKSPACE_BASE_PATH: z.string().min(1).default("./data/workspaces"),
+  ACP_AGENT_COMMAND: z.string().default("kiro-cli acp"),
+  ALLOWED_USER_IDS: z.string().default(""),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  ACP_REQUEST_TIMEOUT_MS: positiveMs(60_000),
+  ACP_REPLAY_QUIET_MS: z.coerce.number().int().min(0).default(400),
+  AGENT_STOP_GRACE_MS: positiveMs(5_000),
+});
+
+/**
+ * The bot's configuration, parsed once at start-up from the environment (and `.env`).
+ * Durations are in ms; paths are absolute.
+ */
+export type Config = {
+  telegram: {
+    /** Bot API token from @BotFather. Never logged. */
+    botToken: string;
+    /** Compared with the X-Telegram-Bot-Api-Secret-Token header (Bot API setWebhook `secret_token`). */
+    webhookSecret: string;
+    /** Bot API origin, e.g. https://api.telegram.org or a local mock / telegram-bot-api server. */
+    apiRoot: string;
+    /** Public HTTPS origin the webhook is reachable at, when set. */
+    publicUrl: string | undefined;
+  };
+  http: { host: string; port: number; webhookPath: string };
+  databasePath: string;
+  workspaceBasePath: string;
+  agent: {
+    /** argv of the ACP agent, split like a shell would (no shell runs it). */
+    argv: [string, ...string[]];
+    /** Timeout of every set-up request (initialize, session/new|load|resume), ms. */
+    requestTimeoutMs: number;
+    /** After session/load, how long no update must arrive before replay counts as over, ms. */
+    replayQuietMs: number;
+    /** How long the agent gets after stdin closes, and again after SIGTERM, before the next step, ms. */
+    stopGraceMs: number;
+  };
+  /** Telegram user ids allowed to use the bot; empty means nobody. */
+  allowedUserIds: ReadonlySet<number>;
+  logLevel: (typeof LOG_LEVELS)[number];
+};
+
+/** Environment variables that the agent subprocess must never see. */
+export const SECRET_ENV_NAMES = ["TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"] as const;
+
+/**
+ * Parses and validates the environment into a {@link Config}. Pure: reads nothing but `env`.
+ * Relative paths are resolved against `cwd`.
+ *
+ * @throws ConfigError with a one-line message naming the first bad or missing variable.
+ */
+export function createConfig(env: Record<string, string | undefined>, cwd: string = process.cwd()): Config {
+  const input = Object.fromEntries(
+    Object.keys(envSchema.shape).map((name) => {
+      const value = env[name];
+      // An empty variable means "use the default", as in most .env tooling.
+      return [name, value === "" && name !== "ALLOWED_USER_IDS" ? undefined : value];
+    }),
+  );
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? "configuration");
+    throw new ConfigError(`${name} ${issue?.message ?? "is invalid"}`);
+  }
+  const e = parsed.data;
+
+  const argv = parseArgv(e.ACP_AGENT_COMMAND);
+  const [command, ...args] = argv;
+  if (command === undefined) {
+    throw new ConfigError("ACP_AGENT_COMMAND is empty (set it to the agent's command, e.g. `kiro-cli acp`)");
+  }
+
+  return {
+    telegram: {
+      botToken: e.TELEGRAM_BOT_TOKEN,
+      webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
+      apiRoot: e.TELEGRAM_API_ROOT,
+      publicUrl: e.PUBLIC_URL,
+    },
+    http: { host: e.HOST, port: e.PORT, webhookPath: e.WEBHOOK_PATH },
+    databasePath: path.resolve(cwd, e.DATABASE_PATH),
+    workspaceBasePath: path.resolve(cwd, e.WORKSPACE_BASE_PATH),
+    agent: {
+      argv: [command, ...args],
+      requestTimeoutMs: e.ACP_REQUEST_TIMEOUT_MS,
+      replayQuietMs: e.ACP_REPLAY_QUIET_MS,
+      stopGraceMs: e.AGENT_STOP_GRACE_MS,
+    },
+    allowedUserIds: parseUserIds(e.ALLOWED_USER_IDS),
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+function parseUserIds(list: string): ReadonlySet<number> {
+  const ids = new Set<number>();
+  for (const part of list.split(/[\s,]+/)) {
+    if (part === "") continue;
+    if (!/^\d{1,16}$/.test(part)) {
+      throw new ConfigError(
+        `ALLOWED_USER_IDS has "${part}", which is not a Telegram user id (a positive integer)`,
+      );
+    }
+    ids.add(Number(part));
+  }
+  return ids;
+}

@@ -1,0 +1,80 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Update } from "telegraf/types";
+import type { Logger } from "../logger.js";
+
+/** Largest webhook body accepted, bytes; Telegram's Updates are far smaller. */
+export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
+
+/**
+ * The HTTP side: `POST <webhookPath>` receives Telegram webhook calls (Bot API setWebhook), checks
+ * X-Telegram-Bot-Api-Secret-Token in constant time (401 when missing or wrong), answers 400 to a
+ * body that is not JSON, 413 over {@link MAX_WEBHOOK_BODY_BYTES}, and otherwise 200 at once, handing
+ * the Update to `dispatch` without waiting for it. `GET /healthz` answers 200.
+ */
+export function createHttpApp(deps: {
+  webhookPath: string;
+  webhookSecret: string;
+  dispatch: (update: Update) => Promise<void>;
+  logger: Logger;
+}): Hono {
+  const { logger } = deps;
+  const expected = digest(deps.webhookSecret);
+  const app = new Hono();
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+
+  app.post(
+    deps.webhookPath,
+    async (c, next) => {
+      const given = c.req.header("x-telegram-bot-api-secret-token");
+      // Comparing digests keeps the comparison constant-time whatever the given length.
+      if (given === undefined || !timingSafeEqual(digest(given), expected)) {
+        logger.warn(
+          { ip: c.req.header("x-forwarded-for") },
+          "webhook call with a missing or wrong secret token",
+        );
+        return c.text("unauthorized", 401);
+      }
+      return next();
+    },
+    bodyLimit({ maxSize: MAX_WEBHOOK_BODY_BYTES, onError: (c) => c.text("payload too large", 413) }),
+    async (c) => {
+      let update: unknown;
+      try {
+        update = JSON.parse(await c.req.text());
+      } catch {
+        return c.text("body is not JSON", 400);
+      }
+      if (!isUpdate(update)) {
+        // 200: anything else makes Telegram deliver it again and again.
+        logger.warn("webhook body is JSON but not an Update; ignored");
+        return c.body(null, 200);
+      }
+      deps.dispatch(update).catch((err: unknown) => {
+        logger.error({ err, update_id: update.update_id }, "update dispatch failed");
+      });
+      return c.body(null, 200);
+    },
+  );
+
+  app.onError((err, c) => {
+    logger.error({ err }, "http handler failed");
+    return c.text("internal error", 500);
+  });
+
+  return app;
+}
+
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value).digest();
+}
+
+function isUpdate(value: unknown): value is Update {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    Number.isSafeInteger((value as { update_id?: unknown }).update_id)
+  );
+}

@@ -1,0 +1,201 @@
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { StartupError } from "../src/app.js";
+import { startTestApp, TEST_BOT_TOKEN, type TestApp } from "./support/app-fixture.js";
+import { type MockBotApi, startMockBotApi } from "./support/mock-bot-api.js";
+import { makeTempDir } from "./support/temp-dir.js";
+import { readAgentEvents } from "./support/test-agent-command.js";
+import {
+  FIXTURE_CHAT_ID,
+  FIXTURE_USER_ID,
+  fixtureUpdate,
+  privateTextUpdate,
+  topicTextUpdate,
+} from "./support/updates.js";
+
+let api: MockBotApi;
+let temp: ReturnType<typeof makeTempDir>;
+let app: TestApp | undefined;
+
+beforeEach(async () => {
+  api = await startMockBotApi();
+  temp = makeTempDir();
+});
+afterEach(async () => {
+  await app?.stop();
+  app = undefined;
+  await api.close();
+  temp.cleanup();
+});
+
+const agentEvents = () => readAgentEvents(path.join(temp.dir, "agent"));
+const sent = () => api.callsOf("sendMessage");
+
+async function start(options: Parameters<typeof startTestApp>[0] extends infer O ? Partial<O> : never = {}) {
+  app = await startTestApp({ apiRoot: api.url, dir: temp.dir, ...options });
+  return app;
+}
+
+describe("routing replies", () => {
+  it("answers in the General topic and in a private chat without message_thread_id", async () => {
+    const bot = await start();
+    const general = fixtureUpdate("supergroup_general_topic_message");
+    await bot.postUpdate(general);
+    await bot.postUpdate(privateTextUpdate("hi there"));
+    await api.waitFor((c) => c.method === "sendMessage" && c.payload.chat_id === FIXTURE_USER_ID);
+    await api.waitFor((c) => c.method === "sendMessage" && c.payload.chat_id === FIXTURE_CHAT_ID);
+    await bot.app.stop();
+    expect(
+      sent()
+        .map((c) => [c.payload.chat_id, c.payload.message_thread_id, c.payload.text])
+        .sort(),
+    ).toEqual(
+      [
+        [FIXTURE_CHAT_ID, undefined, "echo: @mock_test_bot hello from General"],
+        [FIXTURE_USER_ID, undefined, "echo: hi there"],
+      ].sort(),
+    );
+    for (const action of api.callsOf("sendChatAction"))
+      expect(action.payload.message_thread_id).toBeUndefined();
+  });
+
+  it("splits an answer over 4096 characters into several messages in the topic", async () => {
+    const bot = await start();
+    await bot.postUpdate(topicTextUpdate("long 9000", { threadId: 77 }));
+    await api.waitFor(() => sent().reduce((n, c) => n + String(c.payload.text).length, 0) >= 9000);
+    const parts = sent().map((c) => String(c.payload.text));
+    expect(parts.length).toBe(3);
+    expect(parts.every((p) => p.length <= 4096)).toBe(true);
+    expect(parts.join("")).toBe("x".repeat(9000));
+    expect(sent().every((c) => c.payload.message_thread_id === 77)).toBe(true);
+  });
+
+  it("tells the user in one line that photos and other media do not reach the agent yet", async () => {
+    const bot = await start();
+    const photo = fixtureUpdate("supergroup_topic_photo_caption");
+    await bot.postUpdate(photo);
+    const reply = await api.waitFor((c) => c.method === "sendMessage");
+    expect(reply.payload.text).toMatch(/Only text messages reach the agent/);
+    expect(reply.payload.message_thread_id).toBe(photo.message.message_thread_id);
+    expect(agentEvents()).toEqual([]);
+  });
+
+  it("ignores service messages such as forum_topic_created", async () => {
+    const bot = await start();
+    await bot.postUpdate(fixtureUpdate("forum_topic_created"));
+    await bot.postUpdate(topicTextUpdate("after", { threadId: 5 }));
+    await api.waitFor((c) => c.method === "sendMessage");
+    await bot.app.stop();
+    expect(sent().map((c) => c.payload.text)).toEqual(["echo: after"]);
+  });
+});
+
+describe("access", () => {
+  it("serves nobody outside ALLOWED_USER_IDS: nothing spawned, nothing posted in a group", async () => {
+    const bot = await start();
+    const stranger = 999000111;
+    expect(await bot.postUpdate(topicTextUpdate("rm -rf /", { threadId: 2391, userId: stranger }))).toBe(200);
+    expect(await bot.postUpdate(privateTextUpdate("let me in", { userId: stranger }))).toBe(200);
+    const refusal = await api.waitFor((c) => c.method === "sendMessage");
+    await bot.app.stop();
+    expect(refusal.payload.chat_id).toBe(stranger);
+    expect(refusal.payload.text).toContain(String(stranger));
+    expect(refusal.payload.text).toMatch(/not allowed/);
+    expect(sent()).toHaveLength(1);
+    expect(api.callsOf("sendChatAction")).toEqual([]);
+    expect(agentEvents()).toEqual([]);
+  });
+
+  it("serves nobody at all when ALLOWED_USER_IDS is empty", async () => {
+    const bot = await start({ env: { ALLOWED_USER_IDS: "" } });
+    await bot.postUpdate(topicTextUpdate("hello", { threadId: 2391 }));
+    await bot.app.stop();
+    expect(sent()).toEqual([]);
+    expect(agentEvents()).toEqual([]);
+  });
+});
+
+describe("order", () => {
+  it("runs one turn at a time per topic, in order, and different topics in parallel", async () => {
+    const bot = await start();
+    await bot.postUpdate(topicTextUpdate("sleep 600", { threadId: 1 }));
+    await bot.postUpdate(topicTextUpdate("second in topic 1", { threadId: 1 }));
+    await bot.postUpdate(topicTextUpdate("sleep 600", { threadId: 2 }));
+    await api.waitFor(() => sent().length === 3);
+    await bot.app.stop();
+
+    expect(
+      sent()
+        .filter((c) => c.payload.message_thread_id === 1)
+        .map((c) => c.payload.text),
+    ).toEqual(["slept 600", "echo: second in topic 1"]);
+    const events = agentEvents();
+    const pidOf = (text: string, threadId: number) =>
+      events.find(
+        (e) =>
+          e.event === "prompt-start" &&
+          e.text === text &&
+          String(events.find((s) => s.event === "start" && s.pid === e.pid)?.cwd).includes(`/${threadId}/`),
+      )?.pid;
+    const firstPid = pidOf("sleep 600", 1);
+    const secondPid = pidOf("second in topic 1", 1);
+    const otherPid = pidOf("sleep 600", 2);
+    const at = (pid: number | undefined, event: string) =>
+      events.find((e) => e.pid === pid && e.event === event)?.at ?? Number.NaN;
+    // The second turn of topic 1 started its agent only after the first agent process exited.
+    expect(at(secondPid, "start")).toBeGreaterThanOrEqual(at(firstPid, "exit"));
+    // Topic 2's turn overlapped topic 1's first turn.
+    expect(at(otherPid, "prompt-start")).toBeLessThan(at(firstPid, "prompt-end"));
+  });
+
+  it("acknowledges the webhook before the turn is over", async () => {
+    const bot = await start();
+    expect(await bot.postUpdate(topicTextUpdate("sleep 1500", { threadId: 3 }))).toBe(200);
+    expect(sent()).toEqual([]);
+    await api.waitFor((c) => c.method === "sendMessage" && c.payload.text === "slept 1500");
+  });
+});
+
+describe("failures", () => {
+  it("reports an agent that dies mid-turn in the topic and keeps serving", async () => {
+    const bot = await start();
+    await bot.postUpdate(topicTextUpdate("crash", { threadId: 9 }));
+    const error = await api.waitFor((c) => c.method === "sendMessage");
+    expect(error.payload.text).toBe(
+      "⚠️ The agent could not answer: the agent exited with code 3 during session/prompt.",
+    );
+    expect(error.payload.message_thread_id).toBe(9);
+    await bot.postUpdate(topicTextUpdate("still there?", { threadId: 9 }));
+    await api.waitFor((c) => c.method === "sendMessage" && c.payload.text === "echo: still there?");
+  });
+
+  it("fails start-up with one line when the agent binary is missing", async () => {
+    const failing = startTestApp({
+      apiRoot: api.url,
+      dir: temp.dir,
+      env: { ACP_AGENT_COMMAND: "no-such-agent-binary acp" },
+    });
+    await expect(failing).rejects.toThrow(/^ACP_AGENT_COMMAND: `no-such-agent-binary` was not found on PATH/);
+  });
+
+  it("fails start-up with one line, without the token, when the Bot API is unreachable", async () => {
+    await api.close();
+    const failing = startTestApp({ apiRoot: "http://127.0.0.1:9", dir: temp.dir });
+    await expect(failing).rejects.toThrow(StartupError);
+    await expect(failing).rejects.toThrow(/^Telegram getMe failed/);
+    await expect(failing).rejects.not.toThrow(TEST_BOT_TOKEN);
+    api = await startMockBotApi();
+  });
+
+  it("never writes the bot token to the log, even when a Bot API call fails with its URL", async () => {
+    const bot = await start();
+    await api.close();
+    await bot.postUpdate(topicTextUpdate("hello", { threadId: 4 }));
+    await bot.app.stop();
+    api = await startMockBotApi();
+    const failures = bot.logLines.filter((line) => line.includes("could not post to the topic"));
+    expect(failures.length).toBeGreaterThan(0);
+    expect(bot.logLines.join("")).toContain("[REDACTED]");
+    for (const line of bot.logLines) expect(line).not.toContain(TEST_BOT_TOKEN);
+  });
+});

@@ -1,0 +1,88 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, createConfig } from "../src/config.js";
+
+const required = {
+  TELEGRAM_BOT_TOKEN: "123456789:AAH-abcdefghijklmnopqrstuvwxyz_0123",
+  TELEGRAM_WEBHOOK_SECRET: "s3cret_token-1",
+};
+
+function errorOf(env: Record<string, string | undefined>): string {
+  try {
+    createConfig(env, "/srv/bot");
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error("createConfig accepted a bad environment");
+}
+
+describe("createConfig", () => {
+  it("applies the documented defaults", () => {
+    const config = createConfig(required, "/srv/bot");
+    expect(config.telegram.apiRoot).toBe("https://api.telegram.org");
+    expect(config.telegram.publicUrl).toBeUndefined();
+    expect(config.http).toEqual({ host: "0.0.0.0", port: 8080, webhookPath: "/telegram/webhook" });
+    expect(config.databasePath).toBe(path.resolve("/srv/bot", "data/tg-acp.db"));
+    expect(config.workspaceBasePath).toBe(path.resolve("/srv/bot", "data/workspaces"));
+    expect(config.agent.argv).toEqual(["kiro-cli", "acp"]);
+    expect(config.allowedUserIds.size).toBe(0);
+    expect(config.logLevel).toBe("info");
+  });
+
+  it("reads every variable", () => {
+    const config = createConfig(
+      {
+        ...required,
+        TELEGRAM_API_ROOT: "http://127.0.0.1:9999",
+        PUBLIC_URL: "https://bot.example.com",
+        WEBHOOK_PATH: "/hook",
+        HOST: "127.0.0.1",
+        PORT: "3000",
+        DATABASE_PATH: "/var/lib/tg/db.sqlite",
+        WORKSPACE_BASE_PATH: "ws",
+        ACP_AGENT_COMMAND: `gemini --acp --model "gemini 2.5 pro"`,
+        ALLOWED_USER_IDS: "111, 222,333",
+        LOG_LEVEL: "debug",
+      },
+      "/srv/bot",
+    );
+    expect(config.telegram.apiRoot).toBe("http://127.0.0.1:9999");
+    expect(config.telegram.publicUrl).toBe("https://bot.example.com");
+    expect(config.http).toEqual({ host: "127.0.0.1", port: 3000, webhookPath: "/hook" });
+    expect(config.databasePath).toBe("/var/lib/tg/db.sqlite");
+    expect(config.workspaceBasePath).toBe("/srv/bot/ws");
+    expect(config.agent.argv).toEqual(["gemini", "--acp", "--model", "gemini 2.5 pro"]);
+    expect([...config.allowedUserIds]).toEqual([111, 222, 333]);
+    expect(config.logLevel).toBe("debug");
+  });
+
+  it("names the missing or bad variable in one line", () => {
+    const cases: Array<[Record<string, string | undefined>, RegExp]> = [
+      [{ TELEGRAM_WEBHOOK_SECRET: "x" }, /^TELEGRAM_BOT_TOKEN is required/],
+      [{ ...required, TELEGRAM_BOT_TOKEN: "nope" }, /^TELEGRAM_BOT_TOKEN must look like/],
+      [{ TELEGRAM_BOT_TOKEN: required.TELEGRAM_BOT_TOKEN }, /^TELEGRAM_WEBHOOK_SECRET is required/],
+      [{ ...required, TELEGRAM_WEBHOOK_SECRET: "has space" }, /^TELEGRAM_WEBHOOK_SECRET must be/],
+      [{ ...required, PORT: "http" }, /^PORT /],
+      [{ ...required, PORT: "70000" }, /^PORT /],
+      [{ ...required, TELEGRAM_API_ROOT: "not a url" }, /^TELEGRAM_API_ROOT /],
+      [{ ...required, PUBLIC_URL: "bot.example.com" }, /^PUBLIC_URL /],
+      [{ ...required, WEBHOOK_PATH: "hook" }, /^WEBHOOK_PATH must start with \//],
+      [{ ...required, LOG_LEVEL: "loud" }, /^LOG_LEVEL /],
+      [{ ...required, ALLOWED_USER_IDS: "111,bob" }, /^ALLOWED_USER_IDS has "bob"/],
+      [{ ...required, ACP_AGENT_COMMAND: "   " }, /^ACP_AGENT_COMMAND is empty/],
+    ];
+    for (const [env, expected] of cases) {
+      const message = errorOf(env);
+      expect(message).toMatch(expected);
+      expect(message).not.toContain("\n");
+    }
+  });
+
+  it("treats empty variables as unset, except ALLOWED_USER_IDS which stays empty", () => {
+    const config = createConfig({ ...required, PORT: "", PUBLIC_URL: "", ALLOWED_USER_IDS: "" });
+    expect(config.http.port).toBe(8080);
+    expect(config.telegram.publicUrl).toBeUndefined();
+    expect(config.allowedUserIds.size).toBe(0);
+  });
+});

@@ -1,0 +1,73 @@
+import path from "node:path";
+import type { Update } from "telegraf/types";
+import { createApp } from "../../src/app.js";
+import { createConfig } from "../../src/config.js";
+import { createLogger } from "../../src/logger.js";
+import { testAgentCommand } from "./test-agent-command.js";
+import { FIXTURE_USER_ID } from "./updates.js";
+
+/** A token of the real shape; the mock Bot API accepts any. */
+export const TEST_BOT_TOKEN = "7000000001:AAH-test-token-0123456789abcdefghijk";
+export const TEST_WEBHOOK_SECRET = "test-webhook-secret_42";
+
+/**
+ * Starts the whole app on 127.0.0.1 (random port) against the mock Bot API at `apiRoot`, with the
+ * test ACP agent (state in `<dir>/agent`), the database at `<dir>/tg-acp.db` and workspaces under
+ * `<dir>/workspaces`. Log lines are kept in `logLines`.
+ */
+export async function startTestApp(options: {
+  apiRoot: string;
+  dir: string;
+  agentFlags?: string[];
+  env?: Record<string, string>;
+}) {
+  const env: Record<string, string> = {
+    TELEGRAM_BOT_TOKEN: TEST_BOT_TOKEN,
+    TELEGRAM_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    TELEGRAM_API_ROOT: options.apiRoot,
+    HOST: "127.0.0.1",
+    PORT: "0",
+    DATABASE_PATH: path.join(options.dir, "tg-acp.db"),
+    WORKSPACE_BASE_PATH: path.join(options.dir, "workspaces"),
+    ACP_AGENT_COMMAND: testAgentCommand(path.join(options.dir, "agent"), options.agentFlags),
+    ALLOWED_USER_IDS: String(FIXTURE_USER_ID),
+    LOG_LEVEL: "debug",
+    ACP_REPLAY_QUIET_MS: "100",
+    AGENT_STOP_GRACE_MS: "1000",
+    ...options.env,
+  };
+  const config = createConfig(env);
+  const logLines: string[] = [];
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: [config.telegram.botToken, config.telegram.webhookSecret],
+    destination: { write: (line: string) => void logLines.push(line) },
+  });
+  const app = createApp(config, { env: { ...process.env, ...env }, logger });
+  const { port } = await app.start();
+  const baseUrl = `http://127.0.0.1:${port}`;
+
+  return {
+    app,
+    config,
+    baseUrl,
+    logLines,
+    /** POSTs an Update to the webhook with the right secret; returns the HTTP status. */
+    async postUpdate(
+      update: Update | Record<string, unknown>,
+      secret = TEST_WEBHOOK_SECRET,
+    ): Promise<number> {
+      const res = await fetch(`${baseUrl}${config.http.webhookPath}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
+        body: JSON.stringify(update),
+      });
+      await res.arrayBuffer();
+      return res.status;
+    },
+    stop: () => app.stop(),
+  };
+}
+
+/** The handle returned by {@link startTestApp}. */
+export type TestApp = Awaited<ReturnType<typeof startTestApp>>;

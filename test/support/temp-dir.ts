@@ -1,0 +1,9 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+/** Creates a fresh temporary directory; returns its path and a cleanup function. */
+export function makeTempDir(prefix = "tg-acp-test-"): { dir: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}

@@ -1,0 +1,242 @@
+/**
+ * A small deterministic ACP agent for tests, built with @agentclientprotocol/sdk's agent app.
+ * It really persists its sessions on disk (`<state-dir>/sessions/<id>.json`), so session/load in a
+ * new process restores the history, and replays that history as session/update on load (ACP
+ * "Loading Sessions"). It appends one JSON line per event to `<state-dir>/events.jsonl`.
+ *
+ * Answers (by prompt text):
+ * - "Remember this number: N ..."      -> "Got it, I memorized N."
+ * - "What number did I ask you to remember?" -> the last N of this session's history, or "none"
+ * - "sleep <ms>"                        -> waits, then answers "slept <ms>"
+ * - "permission"                        -> asks session/request_permission, answers with the outcome
+ * - "long <n>"                          -> n characters of text, in chunks
+ * - "crash"                             -> exits with code 3 in the middle of the turn
+ * - anything else                       -> "echo: <text>"
+ *
+ * Flags: --state-dir DIR (required), --no-load, --resume, --replay-after-response, --hang-on-load,
+ * --exit-on-load, --fail-load, --fork-child (leaves a child that ignores stdin closing), --no-noise
+ * (skips the extension notification, unknown update kind, thought and tool call of every turn).
+ */
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { Readable, Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import * as acp from "@agentclientprotocol/sdk";
+
+type Entry = { role: "user" | "agent"; text: string };
+type StoredSession = { cwd: string; history: Entry[] };
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(name);
+const stateDirIndex = args.indexOf("--state-dir");
+const stateDir = stateDirIndex >= 0 ? args[stateDirIndex + 1] : undefined;
+if (!stateDir) {
+  process.stderr.write("test-agent: --state-dir is required\n");
+  process.exit(2);
+}
+const sessionsDir = path.join(stateDir, "sessions");
+fs.mkdirSync(sessionsDir, { recursive: true });
+
+function logEvent(event: Record<string, unknown>): void {
+  fs.appendFileSync(
+    path.join(stateDir as string, "events.jsonl"),
+    `${JSON.stringify({ ...event, pid: process.pid, at: Date.now() })}\n`,
+  );
+}
+
+function sessionFile(id: string): string {
+  if (!/^[\w-]+$/.test(id)) throw acp.RequestError.invalidParams({ sessionId: id });
+  return path.join(sessionsDir, `${id}.json`);
+}
+
+function readSession(id: string): StoredSession | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(sessionFile(id), "utf8")) as StoredSession;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeSession(id: string, session: StoredSession): void {
+  fs.writeFileSync(sessionFile(id), JSON.stringify(session));
+}
+
+function answerFor(text: string, history: Entry[]): string {
+  const remember = /remember this number:?\s*(\d+)/i.exec(text);
+  if (remember) return `Got it, I memorized ${remember[1]}.`;
+  if (/what number did i ask you to remember/i.test(text)) {
+    for (const entry of [...history].reverse()) {
+      const earlier = entry.role === "user" ? /remember this number:?\s*(\d+)/i.exec(entry.text) : null;
+      if (earlier) return `You asked me to remember ${earlier[1]}.`;
+    }
+    return "You have not asked me to remember any number in this conversation.";
+  }
+  const long = /^long (\d+)$/.exec(text.trim());
+  if (long) return "x".repeat(Number(long[1]));
+  return `echo: ${text}`;
+}
+
+function chunks(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out.length > 0 ? out : [""];
+}
+
+logEvent({
+  event: "start",
+  cwd: process.cwd(),
+  args,
+  envHasBotToken: "TELEGRAM_BOT_TOKEN" in process.env,
+  envHasWebhookSecret: "TELEGRAM_WEBHOOK_SECRET" in process.env,
+});
+
+if (flag("--fork-child")) {
+  // A grandchild in the same process group that would outlive the agent if only the agent were killed.
+  const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+  logEvent({ event: "forked", childPid: child.pid });
+}
+
+const cancelled = new Set<string>();
+
+async function replay(client: acp.AgentContext, sessionId: string, history: Entry[]): Promise<void> {
+  for (const entry of history) {
+    await client.notify(acp.methods.client.session.update, {
+      sessionId,
+      update: {
+        sessionUpdate: entry.role === "user" ? "user_message_chunk" : "agent_message_chunk",
+        content: { type: "text", text: entry.text },
+      },
+    });
+  }
+}
+
+const app = acp
+  .agent({ name: "tg-acp-test-agent" })
+  .onRequest(acp.methods.agent.initialize, () => ({
+    protocolVersion: acp.PROTOCOL_VERSION,
+    agentCapabilities: {
+      loadSession: !flag("--no-load"),
+      promptCapabilities: { image: false, audio: false, embeddedContext: false },
+      sessionCapabilities: {
+        ...(flag("--resume") ? { resume: {} } : {}),
+        close: {},
+      },
+    },
+    authMethods: [],
+    agentInfo: { name: "tg-acp-test-agent", version: "1.0.0" },
+  }))
+  .onRequest(acp.methods.agent.session.new, ({ params }) => {
+    const sessionId = randomUUID();
+    writeSession(sessionId, { cwd: params.cwd, history: [] });
+    logEvent({ event: "session/new", sessionId, cwd: params.cwd });
+    return { sessionId };
+  })
+  .onRequest(acp.methods.agent.session.load, async ({ params, client }) => {
+    logEvent({ event: "session/load", sessionId: params.sessionId, cwd: params.cwd });
+    if (flag("--exit-on-load")) process.exit(0);
+    if (flag("--hang-on-load")) await new Promise(() => {});
+    const stored = readSession(params.sessionId);
+    if (!stored || flag("--fail-load")) throw acp.RequestError.resourceNotFound(params.sessionId);
+    if (stored.cwd !== params.cwd)
+      throw acp.RequestError.invalidParams({ cwd: "differs from the session's" });
+    if (flag("--replay-after-response")) {
+      setTimeout(() => void replay(client, params.sessionId, stored.history), 50);
+    } else {
+      await replay(client, params.sessionId, stored.history);
+    }
+    return {};
+  })
+  .onRequest(acp.methods.agent.session.resume, ({ params }) => {
+    logEvent({ event: "session/resume", sessionId: params.sessionId, cwd: params.cwd });
+    if (!readSession(params.sessionId)) throw acp.RequestError.resourceNotFound(params.sessionId);
+    return {};
+  })
+  .onRequest(acp.methods.agent.session.close, ({ params }) => {
+    logEvent({ event: "session/close", sessionId: params.sessionId });
+    return {};
+  })
+  .onNotification(acp.methods.agent.session.cancel, ({ params }) => {
+    cancelled.add(params.sessionId);
+  })
+  .onRequest(acp.methods.agent.session.prompt, async ({ params, client }) => {
+    const { sessionId } = params;
+    const stored = readSession(sessionId);
+    if (!stored) throw acp.RequestError.resourceNotFound(sessionId);
+    const text = params.prompt
+      .map((block) => (block.type === "text" ? block.text : ""))
+      .join("")
+      .trim();
+    logEvent({ event: "prompt-start", sessionId, text });
+    const update = (u: acp.SessionUpdate) =>
+      client.notify(acp.methods.client.session.update, { sessionId, update: u });
+
+    // Noise real agents send: an extension notification, an update kind the SDK does not know,
+    // a thought and a tool call. None of it may break the client or reach the answer.
+    await client.notify("_kiro.dev/metadata", { sessionId, contextUsagePercentage: 1 });
+    await client.notify("session/update", { sessionId, update: { sessionUpdate: "mystery_update", x: 1 } });
+    await update({ sessionUpdate: "agent_thought_chunk", content: { type: "text", text: "thinking..." } });
+    await update({
+      sessionUpdate: "tool_call",
+      toolCallId: "t1",
+      title: "Read notes",
+      kind: "read",
+      status: "pending",
+    });
+    await update({ sessionUpdate: "tool_call_update", toolCallId: "t1", status: "completed" });
+
+    let answer: string;
+    const sleepMatch = /^sleep (\d+)$/.exec(text);
+    if (sleepMatch) {
+      const until = Date.now() + Number(sleepMatch[1]);
+      while (Date.now() < until && !cancelled.has(sessionId)) await sleep(10);
+      answer = `slept ${sleepMatch[1]}`;
+    } else if (text === "crash") {
+      logEvent({ event: "crash", sessionId });
+      process.exit(3);
+    } else if (text === "permission") {
+      const response = await client.request(acp.methods.client.session.requestPermission, {
+        sessionId,
+        toolCall: { toolCallId: "t2", title: "rm -rf build", kind: "execute", status: "pending" },
+        options: [
+          { optionId: "allow", name: "Allow once", kind: "allow_once" },
+          { optionId: "reject", name: "Reject", kind: "reject_once" },
+        ],
+      });
+      answer =
+        response.outcome.outcome === "selected"
+          ? `permission outcome: ${response.outcome.optionId}`
+          : "permission cancelled";
+    } else {
+      answer = answerFor(text, stored.history);
+    }
+
+    if (cancelled.delete(sessionId)) {
+      logEvent({ event: "prompt-end", sessionId, stopReason: "cancelled" });
+      return { stopReason: "cancelled" };
+    }
+    const messageId = randomUUID();
+    for (const part of chunks(answer, 400)) {
+      await update({
+        sessionUpdate: "agent_message_chunk",
+        messageId,
+        content: { type: "text", text: part },
+      });
+    }
+    stored.history.push({ role: "user", text }, { role: "agent", text: answer });
+    writeSession(sessionId, stored);
+    logEvent({ event: "prompt-end", sessionId, stopReason: "end_turn" });
+    return { stopReason: "end_turn" };
+  });
+
+const connection = app.connect(
+  acp.ndJsonStream(
+    Writable.toWeb(process.stdout) as WritableStream<Uint8Array>,
+    Readable.toWeb(process.stdin) as ReadableStream<Uint8Array>,
+  ),
+);
+// Like real agents: stdin closing ends the process.
+await connection.closed;
+logEvent({ event: "exit" });
+process.exit(0);

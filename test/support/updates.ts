@@ -1,0 +1,59 @@
+import fs from "node:fs";
+import type { Update } from "telegraf/types";
+
+const FIXTURES = new URL("../fixtures/telegram/", import.meta.url);
+let nextUpdateId = 500_000_000;
+
+/** The fields of a fixture message that tests rewrite. */
+type FixtureMessage = {
+  date: number;
+  text?: string;
+  message_thread_id?: number;
+  from: { id: number };
+  chat: { id: number };
+  reply_to_message?: { message_id: number; message_thread_id?: number };
+};
+
+/** A fixture Update (test/fixtures/telegram/<name>.json) with a fresh update_id and today's date. */
+export function fixtureUpdate(name: string): Update & { message: FixtureMessage } {
+  const update = JSON.parse(fs.readFileSync(new URL(`${name}.json`, FIXTURES), "utf8"));
+  update.update_id = ++nextUpdateId;
+  if (update.message) update.message.date = Math.floor(Date.now() / 1000);
+  return update;
+}
+
+/** The forum-topic text message fixture, moved to `threadId` (and optionally another user or chat). */
+export function topicTextUpdate(
+  text: string,
+  options: { threadId: number; userId?: number; chatId?: number },
+) {
+  const update = fixtureUpdate("supergroup_topic_message");
+  const message = update.message;
+  message.text = text;
+  message.message_thread_id = options.threadId;
+  message.reply_to_message = {
+    ...message.reply_to_message,
+    message_id: options.threadId,
+    message_thread_id: options.threadId,
+  };
+  if (options.userId !== undefined) message.from.id = options.userId;
+  if (options.chatId !== undefined) message.chat.id = options.chatId;
+  return update;
+}
+
+/** The private-chat text message fixture with `text` (optionally from another user). */
+export function privateTextUpdate(text: string, options: { userId?: number } = {}) {
+  const update = fixtureUpdate("private_text_message");
+  const message = update.message;
+  message.text = text;
+  if (options.userId !== undefined) {
+    message.from.id = options.userId;
+    message.chat.id = options.userId;
+  }
+  return update;
+}
+
+/** The fixture user, allowed in test apps. */
+export const FIXTURE_USER_ID = 111222333;
+/** The fixture forum supergroup. */
+export const FIXTURE_CHAT_ID = -1001234567890;
