@@ -2,6 +2,7 @@ import fs from "node:fs";
 import { type ServerType, serve } from "@hono/node-server";
 import { createAcpClient } from "./acp/acp-client.js";
 import { agentEnvironment, resolveAgentExecutable } from "./acp/agent-command.js";
+import { createModelCatalog } from "./acp/model-catalog.js";
 import { type Config, SECRET_ENV_NAMES } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { createSessionStore, type SessionStore } from "./db/session-store.js";
@@ -9,6 +10,7 @@ import { createHttpApp } from "./http/server.js";
 import type { Logger } from "./logger.js";
 import { createRunner, type Runner } from "./runner.js";
 import { createBot } from "./telegram/bot.js";
+import { BOT_COMMANDS } from "./telegram/commands.js";
 
 /** Thrown by `start()` for a problem the operator must fix; the message is one line. */
 export class StartupError extends Error {
@@ -51,12 +53,24 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
         stopGraceMs: config.agent.stopGraceMs,
         logger,
       });
-      runner = createRunner({ store, acpClient, workspaceBasePath: config.workspaceBasePath, logger });
+      const models = createModelCatalog({ acpClient, logger });
+      runner = createRunner({
+        store,
+        acpClient,
+        workspaceBasePath: config.workspaceBasePath,
+        permissionMode: config.permissions.mode,
+        onModels: (offer) => models.remember(offer),
+        logger,
+      });
       const bot = createBot({
         botToken: config.telegram.botToken,
         apiRoot: config.telegram.apiRoot,
         allowedUserIds: config.allowedUserIds,
         runner,
+        store,
+        models,
+        agentCommand: config.agent.argv.join(" "),
+        permissionTimeoutMs: config.permissions.timeoutMs,
         logger,
       });
       try {
@@ -66,6 +80,9 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
           `Telegram getMe failed (check TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT): ${redact(err, config)}`,
         );
       }
+      await bot.telegram.setMyCommands(BOT_COMMANDS).catch((err: unknown) => {
+        logger.warn({ err }, "setMyCommands failed: Telegram's command menu may be out of date");
+      });
       if (config.allowedUserIds.size === 0) {
         logger.warn("ALLOWED_USER_IDS is empty: the bot will answer nobody");
       }
@@ -104,6 +121,11 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
         "tg-acp is listening",
       );
       return { port };
+    },
+
+    /** Resolves once no turn is running or queued (tests, shutdown). */
+    async idle(): Promise<void> {
+      await runner?.idle();
     },
 
     /** Stops the HTTP server, waits for all turns, closes the database. Safe to call after a failed start. */

@@ -41,6 +41,8 @@ const envSchema = z.object({
   ACP_REQUEST_TIMEOUT_MS: positiveMs(60_000),
   ACP_REPLAY_QUIET_MS: z.coerce.number().int().min(0).default(400),
   AGENT_STOP_GRACE_MS: positiveMs(5_000),
+  PERMISSION_MODE: z.enum(["ask", "allow", "deny"]).default("ask"),
+  PERMISSION_TIMEOUT_MS: positiveMs(600_000),
 });
 
 /**
@@ -70,6 +72,12 @@ export type Config = {
     replayQuietMs: number;
     /** How long the agent gets after stdin closes, and again after SIGTERM, before the next step, ms. */
     stopGraceMs: number;
+  };
+  permissions: {
+    /** ask: inline buttons in the topic; allow / deny: answer every request so, for unattended use. */
+    mode: "ask" | "allow" | "deny";
+    /** An unanswered permission prompt resolves as cancelled after this long, ms. */
+    timeoutMs: number;
   };
   /** Telegram user ids allowed to use the bot; empty means nobody. */
   allowedUserIds: ReadonlySet<number>;
@@ -123,6 +131,7 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
       replayQuietMs: e.ACP_REPLAY_QUIET_MS,
       stopGraceMs: e.AGENT_STOP_GRACE_MS,
     },
+    permissions: { mode: e.PERMISSION_MODE, timeoutMs: e.PERMISSION_TIMEOUT_MS },
     allowedUserIds: parseUserIds(e.ALLOWED_USER_IDS),
     logLevel: e.LOG_LEVEL,
   };

@@ -1,31 +1,88 @@
-import type { ContentBlock } from "@agentclientprotocol/sdk";
-import { type AcpClient, AgentTurnError, type TurnResult } from "./acp/acp-client.js";
+import type {
+  ContentBlock,
+  PermissionOptionKind,
+  RequestPermissionRequest,
+  RequestPermissionResponse,
+  SessionUpdate,
+} from "@agentclientprotocol/sdk";
+import {
+  type AcpClient,
+  AgentTurnError,
+  TurnCancelledError,
+  type TurnResult,
+  type TurnUsage,
+} from "./acp/acp-client.js";
+import type { AgentModels } from "./acp/models.js";
+import { toolLabel } from "./acp/tool-label.js";
 import type { SessionStore, TopicKey } from "./db/session-store.js";
 import type { Logger } from "./logger.js";
 import { ensureWorkspace, workspacePathFor } from "./workspace.js";
 
+/** How a turn ended, for the view. */
+export type TurnOutcome =
+  | { kind: "answered"; result: TurnResult }
+  | { kind: "cancelled" }
+  | { kind: "failed"; reason: string };
+
 /**
- * Where a turn's output goes: the topic the prompt came from. Implemented by the Telegram layer and
- * handed in with each job, so the runner never imports it. Calls are made one at a time, in order.
+ * How one turn shows in its topic. Implemented by the Telegram layer and handed in with each job,
+ * so the runner never imports it. `start` is called when the turn leaves the queue; `finish` last.
+ * Methods must not throw: the view logs its own delivery errors.
  */
-export type TurnOutput = {
-  /** Shows that the agent is working (Bot API sendChatAction "typing"; lasts ~5 s). */
-  typing(): Promise<void>;
-  /** A one-line notice (context not restored, tool refused, error). */
+export type TurnView = {
+  /** The turn is running (show typing). */
+  start(): void;
+  /** A live ACP session/update of this turn (text, tool calls, plan...). */
+  update(update: SessionUpdate): void;
+  /** A one-line notice (context not restored, tool refused...). */
   notice(line: string): Promise<void>;
-  /** The agent's final answer text (may be long; the output splits it). */
-  answer(text: string): Promise<void>;
+  /**
+   * Asks the user to answer a session/request_permission (ACP "Requesting Permission"); resolves
+   * with the chosen option, or `cancelled` on timeout or when `signal` aborts.
+   */
+  askPermission(request: RequestPermissionRequest, signal: AbortSignal): Promise<RequestPermissionResponse>;
+  /** The turn is over; deliver the rest of the answer. */
+  finish(outcome: TurnOutcome): Promise<void>;
 };
 
 /** One prompt for the agent of a topic key. */
-export type TurnJob = { key: TopicKey; prompt: ContentBlock[]; output: TurnOutput };
+export type TurnJob = { key: TopicKey; prompt: ContentBlock[]; view: TurnView };
 
-/** How often the typing action is renewed while a turn runs, ms (Telegram shows it for ~5 s). */
-const TYPING_INTERVAL_MS = 4_000;
+/** How the agent's permission requests are answered (PERMISSION_MODE). */
+export type PermissionMode = "ask" | "allow" | "deny";
+
+/** The last finished turn of a key, for /status. */
+export type LastTurn = {
+  stopReason: string;
+  durationMs: number;
+  finishedAt: Date;
+  usage?: TurnUsage;
+};
+
+/** A key's state, for /status. */
+export type TopicStatus = {
+  sessionId: string | null;
+  model: string;
+  workspacePath: string;
+  /** Running time of the current turn, ms; undefined when idle. */
+  runningForMs: number | undefined;
+  queued: number;
+  last: LastTurn | undefined;
+};
+
+type Queued = { job: TurnJob; settle: () => void };
+type KeyState = {
+  /** True while a pump works through the queue (set and cleared synchronously with the queue check). */
+  pumping: boolean;
+  running?: { startedAt: number; abort: AbortController };
+  queue: Queued[];
+  last?: LastTurn;
+};
 
 /**
  * The per-topic queue: one turn at a time per key (never two agent processes on one session),
- * different keys in parallel. Wires the session store, the workspace and the ACP client.
+ * different keys in parallel. Wires the session store, the workspace and the ACP client, applies
+ * the permission policy, and keeps what /status and /cancel need.
  */
 export type Runner = ReturnType<typeof createRunner>;
 
@@ -34,44 +91,108 @@ export function createRunner(deps: {
   store: SessionStore;
   acpClient: AcpClient;
   workspaceBasePath: string;
+  permissionMode: PermissionMode;
+  /** Called with every model offer an agent makes (to keep the /model catalog fresh). */
+  onModels?: (models: AgentModels) => void;
   logger: Logger;
 }) {
   const { store, acpClient, logger } = deps;
-  /** Tail of each key's chain of turns; removed when the key goes idle. */
-  const tails = new Map<string, Promise<void>>();
+  const states = new Map<string, KeyState>();
+  const stateOf = (key: TopicKey) => {
+    const id = keyId(key);
+    let state = states.get(id);
+    if (!state) {
+      state = { pumping: false, queue: [] };
+      states.set(id, state);
+    }
+    return state;
+  };
 
-  async function runJob(job: TurnJob): Promise<void> {
+  async function decidePermission(
+    job: TurnJob,
+    request: RequestPermissionRequest,
+    signal: AbortSignal,
+  ): Promise<RequestPermissionResponse> {
+    const toolKind = request.toolCall.kind ?? "other";
+    const label = toolLabel(request);
+    const select = (...kinds: PermissionOptionKind[]): RequestPermissionResponse | undefined => {
+      for (const kind of kinds) {
+        const option = request.options.find((o) => o.kind === kind);
+        if (option) return { outcome: { outcome: "selected", optionId: option.optionId } };
+      }
+      return undefined;
+    };
+    if (deps.permissionMode === "deny") {
+      await job.view.notice(`🚫 Refused ${label} (PERMISSION_MODE=deny).`);
+      return select("reject_once", "reject_always") ?? { outcome: { outcome: "cancelled" } };
+    }
+    if (deps.permissionMode === "allow") {
+      logger.info(
+        { topic: job.key, toolCall: request.toolCall },
+        "permission allowed by PERMISSION_MODE=allow",
+      );
+      return select("allow_once", "allow_always") ?? { outcome: { outcome: "cancelled" } };
+    }
+    if (store.hasPermissionGrant(job.key, toolKind)) {
+      const allowed = select("allow_always", "allow_once");
+      if (allowed) {
+        await job.view.notice(`✅ Allowed ${label}: you chose "always" for ${toolKind} tools in this topic.`);
+        return allowed;
+      }
+    }
+    const response = await job.view.askPermission(request, signal);
+    const chosen =
+      response.outcome.outcome === "selected"
+        ? request.options.find(
+            (o) => response.outcome.outcome === "selected" && o.optionId === response.outcome.optionId,
+          )
+        : undefined;
+    if (chosen?.kind === "allow_always") store.grantPermission(job.key, toolKind);
+    return response;
+  }
+
+  async function runJob(job: TurnJob, state: KeyState): Promise<void> {
     const log = logger.child({ topic: job.key });
     const startedAt = Date.now();
-    let outputChain = Promise.resolve();
-    const post = (call: () => Promise<void>) => {
-      outputChain = outputChain
-        .then(call)
-        .catch((err: unknown) => log.error({ err }, "could not post to the topic"));
-      return outputChain;
-    };
-    void post(() => job.output.typing());
-    const typingTimer = setInterval(() => void post(() => job.output.typing()), TYPING_INTERVAL_MS);
+    const abort = new AbortController();
+    state.running = { startedAt, abort };
+    job.view.start();
+    let outcome: TurnOutcome;
+    let delivered: Promise<void> | undefined;
     try {
       const row = store.get(job.key);
       // A stored workspace stays the session's cwd: agents scope sessions by directory.
       const cwd = await ensureWorkspace(
         row?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, job.key),
       );
-      let delivered: Promise<void> | undefined;
       const result = await acpClient.runTurn(
-        { cwd, sessionId: row?.sessionId ?? undefined, prompt: job.prompt },
         {
-          onNotice: (line) => void post(() => job.output.notice(line)),
+          cwd,
+          sessionId: row?.sessionId ?? undefined,
+          prompt: job.prompt,
+          model: row?.model ?? store.getModel(job.key),
+          signal: abort.signal,
+        },
+        {
+          onUpdate: (update) => job.view.update(update),
+          onNotice: (line) => void job.view.notice(line),
           onSessionId: (sessionId) => store.upsert(job.key, sessionId, cwd),
+          onModels: (models) => deps.onModels?.(models),
+          onPermission: (request, signal) => decidePermission(job, request, signal),
+          // The answer goes out while the agent process is still being ended.
           onResult: (done) => {
-            clearInterval(typingTimer);
-            delivered = post(() => job.output.answer(answerText(done)));
+            delivered = job.view.finish({ kind: "answered", result: done });
           },
         },
       );
       store.upsert(job.key, result.sessionId, cwd);
-      await delivered;
+      outcome = { kind: "answered", result };
+      state.last = {
+        stopReason: result.stopReason,
+        durationMs: Date.now() - startedAt,
+        finishedAt: new Date(),
+        ...(result.usage ? { usage: result.usage } : {}),
+      };
       log.info(
         {
           sessionId: result.sessionId,
@@ -82,53 +203,102 @@ export function createRunner(deps: {
         "turn completed",
       );
     } catch (err) {
-      const reason =
-        err instanceof AgentTurnError ? err.message : "an internal error occurred (see the bot's log)";
-      log.error({ err }, "turn failed");
-      await post(() => job.output.notice(`⚠️ The agent could not answer: ${reason}.`));
+      if (err instanceof TurnCancelledError) {
+        outcome = { kind: "cancelled" };
+        log.info("turn cancelled before its prompt started");
+      } else {
+        const reason =
+          err instanceof AgentTurnError ? err.message : "an internal error occurred (see the bot's log)";
+        outcome = { kind: "failed", reason };
+        log.error({ err }, "turn failed");
+      }
+      state.last = {
+        stopReason: outcome.kind === "cancelled" ? "cancelled" : "failed",
+        durationMs: Date.now() - startedAt,
+        finishedAt: new Date(),
+      };
     } finally {
-      clearInterval(typingTimer);
-      await outputChain;
+      state.running = undefined;
+    }
+    await (delivered ?? job.view.finish(outcome));
+  }
+
+  async function pump(state: KeyState): Promise<void> {
+    for (;;) {
+      const next = state.queue.shift();
+      if (!next) {
+        state.pumping = false;
+        return;
+      }
+      try {
+        await runJob(next.job, state);
+      } catch (err) {
+        logger.error({ err, topic: next.job.key }, "turn runner failed");
+      } finally {
+        next.settle();
+      }
     }
   }
 
   return {
     /**
      * Queues a turn behind the key's running and queued turns. Resolves when this turn is over
-     * (answered or failed; failures are reported to the topic and logged, never thrown).
+     * (answered, cancelled, dropped or failed; failures are reported to the topic and logged).
      */
     enqueue(job: TurnJob): Promise<void> {
-      const id = keyId(job.key);
-      const previous = tails.get(id) ?? Promise.resolve();
-      const turn = previous.then(() => runJob(job));
-      tails.set(id, turn);
-      void turn.finally(() => {
-        if (tails.get(id) === turn) tails.delete(id);
-      });
-      return turn;
+      const state = stateOf(job.key);
+      const done = new Promise<void>((settle) => state.queue.push({ job, settle }));
+      if (!state.pumping) {
+        state.pumping = true;
+        void pump(state);
+      }
+      return done;
+    },
+
+    /**
+     * /cancel: cancels the key's running turn (session/cancel; its permission prompts resolve as
+     * cancelled) and drops its queued prompts.
+     */
+    cancel(key: TopicKey): { cancelledRunning: boolean; dropped: number } {
+      const state = states.get(keyId(key));
+      if (!state) return { cancelledRunning: false, dropped: 0 };
+      const dropped = state.queue.splice(0);
+      for (const item of dropped) item.settle();
+      const running = state.running;
+      running?.abort.abort();
+      return { cancelledRunning: running !== undefined, dropped: dropped.length };
+    },
+
+    /** How many turns of the key wait behind the running one. */
+    queued(key: TopicKey): number {
+      return states.get(keyId(key))?.queue.length ?? 0;
+    },
+
+    /** What /status shows for the key. */
+    status(key: TopicKey): TopicStatus {
+      const state = states.get(keyId(key));
+      const row = store.get(key);
+      return {
+        sessionId: row?.sessionId ?? null,
+        model: row?.model ?? store.getModel(key),
+        workspacePath: row?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, key),
+        runningForMs: state?.running ? Date.now() - state.running.startedAt : undefined,
+        queued: state?.queue.length ?? 0,
+        last: state?.last,
+      };
     },
 
     /** Resolves once every queued and running turn is over. */
     async idle(): Promise<void> {
-      while (tails.size > 0) await Promise.allSettled([...tails.values()]);
-    },
-
-    /** Number of keys with a running or queued turn. */
-    get busyKeys(): number {
-      return tails.size;
+      for (;;) {
+        const busy = [...states.values()].filter((s) => s.pumping);
+        if (busy.length === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     },
   };
 }
 
 function keyId(key: TopicKey): string {
   return `${key.chatId}:${key.threadId}:${key.userId}`;
-}
-
-/** The text posted for a finished turn: the answer, and the stop reason when it is not end_turn. */
-function answerText(result: TurnResult): string {
-  const text = result.text.trim();
-  if (result.stopReason === "end_turn")
-    return text === "" ? "(The agent finished without a text answer.)" : text;
-  const note = `(Stopped: ${result.stopReason.replaceAll("_", " ")}.)`;
-  return text === "" ? note : `${text}\n\n${note}`;
 }

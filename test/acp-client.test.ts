@@ -2,7 +2,12 @@ import fs from "node:fs";
 import path from "node:path";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AgentTurnError, createAcpClient, type TurnCallbacks } from "../src/acp/acp-client.js";
+import {
+  AgentTurnError,
+  createAcpClient,
+  type TurnCallbacks,
+  TurnCancelledError,
+} from "../src/acp/acp-client.js";
 import { makeTempDir } from "./support/temp-dir.js";
 import { isAlive, readAgentEvents, testAgentArgv } from "./support/test-agent-command.js";
 
@@ -33,7 +38,10 @@ function client(flags: string[] = [], overrides: { requestTimeoutMs?: number } =
 function recorder() {
   const seen = { text: [] as string[], notices: [] as string[], sessionIds: [] as string[] };
   const callbacks: TurnCallbacks = {
-    onText: (t) => seen.text.push(t),
+    onUpdate: (u) => {
+      if (u.sessionUpdate === "agent_message_chunk" && u.content.type === "text")
+        seen.text.push(u.content.text);
+    },
     onNotice: (n) => seen.notices.push(n),
     onSessionId: (id) => seen.sessionIds.push(id),
   };
@@ -54,7 +62,7 @@ describe("ACP client turn", () => {
       const acpClient = client(flags);
       const first = recorder();
       const r1 = await acpClient.runTurn(
-        { cwd, sessionId: undefined, prompt: text("Remember this number: 1234.") },
+        { cwd, model: "auto", sessionId: undefined, prompt: text("Remember this number: 1234.") },
         first.callbacks,
       );
       expect(r1.setup).toBe("new");
@@ -64,7 +72,12 @@ describe("ACP client turn", () => {
 
       const second = recorder();
       const r2 = await acpClient.runTurn(
-        { cwd, sessionId: r1.sessionId, prompt: text("What number did I ask you to remember?") },
+        {
+          cwd,
+          model: "auto",
+          sessionId: r1.sessionId,
+          prompt: text("What number did I ask you to remember?"),
+        },
         second.callbacks,
       );
       expect(r2.setup).toBe("loaded");
@@ -80,11 +93,11 @@ describe("ACP client turn", () => {
   it("prefers session/resume when the agent advertises it", async () => {
     const acpClient = client(["--resume"]);
     const r1 = await acpClient.runTurn(
-      { cwd, sessionId: undefined, prompt: text("Remember this number: 77") },
+      { cwd, model: "auto", sessionId: undefined, prompt: text("Remember this number: 77") },
       recorder().callbacks,
     );
     const r2 = await acpClient.runTurn(
-      { cwd, sessionId: r1.sessionId, prompt: text("What number did I ask you to remember?") },
+      { cwd, model: "auto", sessionId: r1.sessionId, prompt: text("What number did I ask you to remember?") },
       recorder().callbacks,
     );
     expect(r2.setup).toBe("resumed");
@@ -98,13 +111,18 @@ describe("ACP client turn", () => {
     it(`falls back to session/new and tells the user when the load fails (${failure})`, async () => {
       const good = client();
       const r1 = await good.runTurn(
-        { cwd, sessionId: undefined, prompt: text("Remember this number: 5") },
+        { cwd, model: "auto", sessionId: undefined, prompt: text("Remember this number: 5") },
         recorder().callbacks,
       );
       const bad = client([failure], { requestTimeoutMs: 1_000 });
       const second = recorder();
       const r2 = await bad.runTurn(
-        { cwd, sessionId: r1.sessionId, prompt: text("What number did I ask you to remember?") },
+        {
+          cwd,
+          model: "auto",
+          sessionId: r1.sessionId,
+          prompt: text("What number did I ask you to remember?"),
+        },
         second.callbacks,
       );
       expect(r2.setup).toBe("new");
@@ -120,7 +138,7 @@ describe("ACP client turn", () => {
   it("refuses permission requests with a reject option and says which tool", async () => {
     const { seen, callbacks } = recorder();
     const result = await client().runTurn(
-      { cwd, sessionId: undefined, prompt: text("permission") },
+      { cwd, model: "auto", sessionId: undefined, prompt: text("permission") },
       callbacks,
     );
     expect(result.text).toBe("permission outcome: reject");
@@ -128,7 +146,10 @@ describe("ACP client turn", () => {
   });
 
   it("reports an agent that exits mid-turn as an AgentTurnError", async () => {
-    const turn = client().runTurn({ cwd, sessionId: undefined, prompt: text("crash") }, recorder().callbacks);
+    const turn = client().runTurn(
+      { cwd, model: "auto", sessionId: undefined, prompt: text("crash") },
+      recorder().callbacks,
+    );
     await expect(turn).rejects.toThrow(AgentTurnError);
     await expect(turn).rejects.toThrow(/exited with code 3 during session\/prompt/);
   });
@@ -143,17 +164,84 @@ describe("ACP client turn", () => {
       logger,
     });
     await expect(
-      acpClient.runTurn({ cwd, sessionId: undefined, prompt: text("hi") }, recorder().callbacks),
+      acpClient.runTurn(
+        { cwd, model: "auto", sessionId: undefined, prompt: text("hi") },
+        recorder().callbacks,
+      ),
     ).rejects.toThrow(/could not be started/);
   });
 
   it("ends the whole process group, including a child the agent forked", async () => {
     await client(["--fork-child"]).runTurn(
-      { cwd, sessionId: undefined, prompt: text("hello") },
+      { cwd, model: "auto", sessionId: undefined, prompt: text("hello") },
       recorder().callbacks,
     );
     const forked = readAgentEvents(stateDir).find((e) => e.event === "forked");
     expect(forked?.childPid).toEqual(expect.any(Number));
     expect(isAlive(forked?.childPid as number)).toBe(false);
+  });
+
+  it("cancels a running prompt with session/cancel and ends with stop reason cancelled", async () => {
+    const abort = new AbortController();
+    const turn = client().runTurn(
+      { cwd, model: "auto", sessionId: undefined, prompt: text("sleep 20000"), signal: abort.signal },
+      recorder().callbacks,
+    );
+    for (let i = 0; i < 200 && !readAgentEvents(stateDir).some((e) => e.event === "prompt-start"); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    abort.abort();
+    const result = await turn;
+    expect(result.stopReason).toBe("cancelled");
+    expect(readAgentEvents(stateDir).find((e) => e.event === "prompt-end")?.stopReason).toBe("cancelled");
+  });
+
+  it("stops a turn cancelled before its prompt without prompting", async () => {
+    const abort = new AbortController();
+    abort.abort();
+    await expect(
+      client().runTurn(
+        { cwd, model: "auto", sessionId: undefined, prompt: text("hi"), signal: abort.signal },
+        recorder().callbacks,
+      ),
+    ).rejects.toThrow(TurnCancelledError);
+    expect(readAgentEvents(stateDir).filter((e) => e.event === "prompt-start")).toEqual([]);
+  });
+
+  it("applies the model after session/new and reports the agent's offer", async () => {
+    const offers: unknown[] = [];
+    const { callbacks } = recorder();
+    const result = await client(["--models", "legacy"]).runTurn(
+      { cwd, model: "smart", sessionId: undefined, prompt: text("which model") },
+      { ...callbacks, onModels: (m) => offers.push(m) },
+    );
+    expect(result.text).toBe("model: smart");
+    expect(offers).toEqual([expect.objectContaining({ source: "legacy", current: "fast" })]);
+  });
+
+  it("tells the user when the agent does not accept the model, and answers with its default", async () => {
+    const { seen, callbacks } = recorder();
+    const result = await client(["--models", "config"]).runTurn(
+      { cwd, model: "gpt-9", sessionId: undefined, prompt: text("which model") },
+      callbacks,
+    );
+    expect(result.text).toBe("model: fast");
+    expect(seen.notices).toEqual([expect.stringMatching(/did not accept the model "gpt-9"/)]);
+  });
+
+  it("reports usage_update as context usage", async () => {
+    const result = await client().runTurn(
+      { cwd, model: "auto", sessionId: undefined, prompt: text("hi") },
+      recorder().callbacks,
+    );
+    expect(result.usage).toEqual({ contextUsed: 1234, contextSize: 200000 });
+  });
+
+  it("describes the agent: capabilities and models, without prompting", async () => {
+    const description = await client(["--models", "config"]).describe(cwd);
+    expect(description.agentInfo?.name).toBe("tg-acp-test-agent");
+    expect(description.capabilities.loadSession).toBe(true);
+    expect(description.models?.available.map((m) => m.id)).toEqual(["fast", "smart"]);
+    expect(readAgentEvents(stateDir).filter((e) => e.event === "prompt-start")).toEqual([]);
   });
 });

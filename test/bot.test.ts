@@ -1,10 +1,7 @@
-import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StartupError } from "../src/app.js";
-import { startTestApp, TEST_BOT_TOKEN, type TestApp } from "./support/app-fixture.js";
-import { type MockBotApi, startMockBotApi } from "./support/mock-bot-api.js";
-import { makeTempDir } from "./support/temp-dir.js";
-import { readAgentEvents } from "./support/test-agent-command.js";
+import { startTestApp, TEST_BOT_TOKEN } from "./support/app-fixture.js";
+import { useBotHarness } from "./support/harness.js";
 import {
   FIXTURE_CHAT_ID,
   FIXTURE_USER_ID,
@@ -13,28 +10,10 @@ import {
   topicTextUpdate,
 } from "./support/updates.js";
 
-let api: MockBotApi;
-let temp: ReturnType<typeof makeTempDir>;
-let app: TestApp | undefined;
-
-beforeEach(async () => {
-  api = await startMockBotApi();
-  temp = makeTempDir();
-});
-afterEach(async () => {
-  await app?.stop();
-  app = undefined;
-  await api.close();
-  temp.cleanup();
-});
-
-const agentEvents = () => readAgentEvents(path.join(temp.dir, "agent"));
-const sent = () => api.callsOf("sendMessage");
-
-async function start(options: Parameters<typeof startTestApp>[0] extends infer O ? Partial<O> : never = {}) {
-  app = await startTestApp({ apiRoot: api.url, dir: temp.dir, ...options });
-  return app;
-}
+const h = useBotHarness();
+const agentEvents = () => h.agentEvents();
+const sent = () => h.api.callsOf("sendMessage");
+const start = (options: Parameters<typeof h.start>[0] = {}) => h.start(options);
 
 describe("routing replies", () => {
   it("answers in the General topic and in a private chat without message_thread_id", async () => {
@@ -42,8 +21,8 @@ describe("routing replies", () => {
     const general = fixtureUpdate("supergroup_general_topic_message");
     await bot.postUpdate(general);
     await bot.postUpdate(privateTextUpdate("hi there"));
-    await api.waitFor((c) => c.method === "sendMessage" && c.payload.chat_id === FIXTURE_USER_ID);
-    await api.waitFor((c) => c.method === "sendMessage" && c.payload.chat_id === FIXTURE_CHAT_ID);
+    await h.api.waitFor((c) => c.method === "sendMessage" && c.payload.chat_id === FIXTURE_USER_ID);
+    await h.api.waitFor((c) => c.method === "sendMessage" && c.payload.chat_id === FIXTURE_CHAT_ID);
     await bot.app.stop();
     expect(
       sent()
@@ -55,14 +34,14 @@ describe("routing replies", () => {
         [FIXTURE_USER_ID, undefined, "echo: hi there"],
       ].sort(),
     );
-    for (const action of api.callsOf("sendChatAction"))
+    for (const action of h.api.callsOf("sendChatAction"))
       expect(action.payload.message_thread_id).toBeUndefined();
   });
 
   it("splits an answer over 4096 characters into several messages in the topic", async () => {
     const bot = await start();
     await bot.postUpdate(topicTextUpdate("long 9000", { threadId: 77 }));
-    await api.waitFor(() => sent().reduce((n, c) => n + String(c.payload.text).length, 0) >= 9000);
+    await h.api.waitFor(() => sent().reduce((n, c) => n + String(c.payload.text).length, 0) >= 9000);
     const parts = sent().map((c) => String(c.payload.text));
     expect(parts.length).toBe(3);
     expect(parts.every((p) => p.length <= 4096)).toBe(true);
@@ -74,7 +53,7 @@ describe("routing replies", () => {
     const bot = await start();
     const photo = fixtureUpdate("supergroup_topic_photo_caption");
     await bot.postUpdate(photo);
-    const reply = await api.waitFor((c) => c.method === "sendMessage");
+    const reply = await h.api.waitFor((c) => c.method === "sendMessage");
     expect(reply.payload.text).toMatch(/Only text messages reach the agent/);
     expect(reply.payload.message_thread_id).toBe(photo.message.message_thread_id);
     expect(agentEvents()).toEqual([]);
@@ -84,7 +63,7 @@ describe("routing replies", () => {
     const bot = await start();
     await bot.postUpdate(fixtureUpdate("forum_topic_created"));
     await bot.postUpdate(topicTextUpdate("after", { threadId: 5 }));
-    await api.waitFor((c) => c.method === "sendMessage");
+    await h.api.waitFor((c) => c.method === "sendMessage");
     await bot.app.stop();
     expect(sent().map((c) => c.payload.text)).toEqual(["echo: after"]);
   });
@@ -96,13 +75,13 @@ describe("access", () => {
     const stranger = 999000111;
     expect(await bot.postUpdate(topicTextUpdate("rm -rf /", { threadId: 2391, userId: stranger }))).toBe(200);
     expect(await bot.postUpdate(privateTextUpdate("let me in", { userId: stranger }))).toBe(200);
-    const refusal = await api.waitFor((c) => c.method === "sendMessage");
+    const refusal = await h.api.waitFor((c) => c.method === "sendMessage");
     await bot.app.stop();
     expect(refusal.payload.chat_id).toBe(stranger);
     expect(refusal.payload.text).toContain(String(stranger));
     expect(refusal.payload.text).toMatch(/not allowed/);
     expect(sent()).toHaveLength(1);
-    expect(api.callsOf("sendChatAction")).toEqual([]);
+    expect(h.api.callsOf("sendChatAction")).toEqual([]);
     expect(agentEvents()).toEqual([]);
   });
 
@@ -121,7 +100,7 @@ describe("order", () => {
     await bot.postUpdate(topicTextUpdate("sleep 600", { threadId: 1 }));
     await bot.postUpdate(topicTextUpdate("second in topic 1", { threadId: 1 }));
     await bot.postUpdate(topicTextUpdate("sleep 600", { threadId: 2 }));
-    await api.waitFor(() => sent().length === 3);
+    await h.api.waitFor(() => sent().length === 3);
     await bot.app.stop();
 
     expect(
@@ -152,7 +131,7 @@ describe("order", () => {
     const bot = await start();
     expect(await bot.postUpdate(topicTextUpdate("sleep 1500", { threadId: 3 }))).toBe(200);
     expect(sent()).toEqual([]);
-    await api.waitFor((c) => c.method === "sendMessage" && c.payload.text === "slept 1500");
+    await h.api.waitFor((c) => c.method === "sendMessage" && c.payload.text === "slept 1500");
   });
 });
 
@@ -160,39 +139,37 @@ describe("failures", () => {
   it("reports an agent that dies mid-turn in the topic and keeps serving", async () => {
     const bot = await start();
     await bot.postUpdate(topicTextUpdate("crash", { threadId: 9 }));
-    const error = await api.waitFor((c) => c.method === "sendMessage");
+    const error = await h.api.waitFor((c) => c.method === "sendMessage");
     expect(error.payload.text).toBe(
       "⚠️ The agent could not answer: the agent exited with code 3 during session/prompt.",
     );
     expect(error.payload.message_thread_id).toBe(9);
     await bot.postUpdate(topicTextUpdate("still there?", { threadId: 9 }));
-    await api.waitFor((c) => c.method === "sendMessage" && c.payload.text === "echo: still there?");
+    await h.api.waitFor((c) => c.method === "sendMessage" && c.payload.text === "echo: still there?");
   });
 
   it("fails start-up with one line when the agent binary is missing", async () => {
     const failing = startTestApp({
-      apiRoot: api.url,
-      dir: temp.dir,
+      apiRoot: h.api.url,
+      dir: h.dir,
       env: { ACP_AGENT_COMMAND: "no-such-agent-binary acp" },
     });
     await expect(failing).rejects.toThrow(/^ACP_AGENT_COMMAND: `no-such-agent-binary` was not found on PATH/);
   });
 
   it("fails start-up with one line, without the token, when the Bot API is unreachable", async () => {
-    await api.close();
-    const failing = startTestApp({ apiRoot: "http://127.0.0.1:9", dir: temp.dir });
+    await h.api.close();
+    const failing = startTestApp({ apiRoot: "http://127.0.0.1:9", dir: h.dir });
     await expect(failing).rejects.toThrow(StartupError);
     await expect(failing).rejects.toThrow(/^Telegram getMe failed/);
     await expect(failing).rejects.not.toThrow(TEST_BOT_TOKEN);
-    api = await startMockBotApi();
   });
 
   it("never writes the bot token to the log, even when a Bot API call fails with its URL", async () => {
     const bot = await start();
-    await api.close();
+    await h.api.close();
     await bot.postUpdate(topicTextUpdate("hello", { threadId: 4 }));
     await bot.app.stop();
-    api = await startMockBotApi();
     const failures = bot.logLines.filter((line) => line.includes("could not post to the topic"));
     expect(failures.length).toBeGreaterThan(0);
     expect(bot.logLines.join("")).toContain("[REDACTED]");

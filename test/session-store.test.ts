@@ -15,6 +15,12 @@ beforeEach(() => {
 afterEach(() => temp.cleanup());
 
 const key = { chatId: -1001234567890, threadId: 2391, userId: 111222333 };
+/** Every migration drizzle-kit generated (drizzle/meta/_journal.json). */
+const MIGRATIONS = (
+  JSON.parse(fs.readFileSync(new URL("../drizzle/meta/_journal.json", import.meta.url), "utf8")) as {
+    entries: unknown[];
+  }
+).entries.length;
 
 describe("session store", () => {
   it("applies the drizzle migrations to a real file with WAL and busy_timeout", () => {
@@ -35,7 +41,7 @@ describe("session store", () => {
       { name: "created_at", pk: 0 },
       { name: "updated_at", pk: 0 },
     ]);
-    expect(raw.prepare("select count(*) as n from __drizzle_migrations").get()).toEqual({ n: 1 });
+    expect(raw.prepare("select count(*) as n from __drizzle_migrations").get()).toEqual({ n: MIGRATIONS });
     raw.close();
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
   });
@@ -43,7 +49,9 @@ describe("session store", () => {
   it("migrates an existing file only once", () => {
     openDatabase(file).close();
     const again = openDatabase(file);
-    expect(again.sqlite.prepare("select count(*) as n from __drizzle_migrations").get()).toEqual({ n: 1 });
+    expect(again.sqlite.prepare("select count(*) as n from __drizzle_migrations").get()).toEqual({
+      n: MIGRATIONS,
+    });
     again.close();
   });
 
@@ -112,5 +120,42 @@ describe("session store", () => {
     fs.writeFileSync(blocker, "");
     expect(() => openDatabase(path.join(blocker, "db.sqlite"))).toThrow(DatabaseOpenError);
     expect(() => openDatabase(path.join(blocker, "db.sqlite"))).toThrow(/^DATABASE_PATH .* cannot be opened/);
+  });
+
+  it("forgets a session id on clearSession but keeps workspace and model", () => {
+    const store = createSessionStore(openDatabase(file));
+    store.upsert(key, "session-1", "/ws/a");
+    store.setModel(key, "smart");
+    store.clearSession(key);
+    expect(store.get(key)).toMatchObject({ sessionId: null, workspacePath: "/ws/a", model: "smart" });
+    store.clearSession({ ...key, threadId: 99 }); // no row: no-op
+    expect(store.get({ ...key, threadId: 99 })).toBeUndefined();
+    store.close();
+  });
+
+  it("lists one user's rows in one chat, most recently updated first", () => {
+    let tick = 0;
+    const store = createSessionStore(openDatabase(file), () => new Date(Date.UTC(2026, 0, 1, 0, 0, tick++)));
+    store.upsert({ ...key, threadId: 1 }, "s1", "/ws/1");
+    store.upsert({ ...key, threadId: 2 }, "s2", "/ws/2");
+    store.upsert({ ...key, threadId: 1 }, "s1b", "/ws/1");
+    store.upsert({ ...key, userId: 5 }, "other-user", "/ws/x");
+    store.upsert({ ...key, chatId: 7 }, "other-chat", "/ws/y");
+    expect(store.list(key.chatId, key.userId).map((r) => r.sessionId)).toEqual(["s1b", "s2"]);
+    store.close();
+  });
+
+  it("remembers permission grants per key and tool kind, across reopening", () => {
+    const store = createSessionStore(openDatabase(file));
+    expect(store.hasPermissionGrant(key, "execute")).toBe(false);
+    store.grantPermission(key, "execute");
+    store.grantPermission(key, "execute");
+    expect(store.hasPermissionGrant(key, "execute")).toBe(true);
+    expect(store.hasPermissionGrant(key, "edit")).toBe(false);
+    expect(store.hasPermissionGrant({ ...key, threadId: 1 }, "execute")).toBe(false);
+    store.close();
+    const reopened = createSessionStore(openDatabase(file));
+    expect(reopened.hasPermissionGrant(key, "execute")).toBe(true);
+    reopened.close();
   });
 });

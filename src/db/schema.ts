@@ -27,3 +27,21 @@ export const sessions = sqliteTable(
 
 /** A row of {@link sessions}. */
 export type SessionRow = InferSelectModel<typeof sessions>;
+
+/**
+ * "Allow always" answers to session/request_permission, per topic key and ACP tool kind
+ * (read, edit, execute...): later requests for the same kind are allowed without asking.
+ */
+export const permissionGrants = sqliteTable(
+  "permission_grants",
+  {
+    chatId: integer("chat_id").notNull(),
+    threadId: integer("thread_id").notNull(),
+    userId: integer("user_id").notNull(),
+    /** ACP ToolKind, or "other" when the agent gave none. */
+    toolKind: text("tool_kind").notNull(),
+    /** ISO 8601 (UTC). */
+    createdAt: text("created_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`),
+  },
+  (t) => [primaryKey({ columns: [t.chatId, t.threadId, t.userId, t.toolKind] })],
+);

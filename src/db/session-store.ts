@@ -1,6 +1,6 @@
-import { and, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import type { OpenDatabase } from "./database.js";
-import { type SessionRow, sessions } from "./schema.js";
+import { permissionGrants, type SessionRow, sessions } from "./schema.js";
 
 /** Identifies one conversation: a user in a forum topic of a chat (`threadId` 0 = no topic). */
 export type TopicKey = { chatId: number; threadId: number; userId: number };
@@ -9,8 +9,9 @@ export type TopicKey = { chatId: number; threadId: number; userId: number };
 export const DEFAULT_MODEL = "auto";
 
 /**
- * The seeds' C3 Session Store over the `sessions` table: get, upsert, set model, get model, close.
- * Keys are (chat_id, thread_id, user_id); timestamps are ISO 8601 strings.
+ * The seeds' C3 Session Store over the `sessions` table: get, upsert, set model, get model, list,
+ * close; plus the key's remembered permission grants. Keys are (chat_id, thread_id, user_id);
+ * timestamps are ISO 8601 strings.
  */
 export type SessionStore = ReturnType<typeof createSessionStore>;
 
@@ -57,6 +58,49 @@ export function createSessionStore(database: OpenDatabase, now: () => Date = () 
       return (
         db.select({ model: sessions.model }).from(sessions).where(byKey(key)).get()?.model ?? DEFAULT_MODEL
       );
+    },
+
+    /**
+     * Forgets the key's ACP session id (the next turn starts a new session); the workspace and the
+     * model stay. No-op for a key without a row.
+     */
+    clearSession(key: TopicKey): void {
+      db.update(sessions).set({ sessionId: null, updatedAt: now().toISOString() }).where(byKey(key)).run();
+    },
+
+    /** The rows of one user in one chat, across topics, most recently updated first (the seeds' list()). */
+    list(chatId: number, userId: number): SessionRow[] {
+      return db
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.chatId, chatId), eq(sessions.userId, userId)))
+        .orderBy(desc(sessions.updatedAt))
+        .all();
+    },
+
+    /** Remembers an "allow always" answer for the key and ACP tool kind. */
+    grantPermission(key: TopicKey, toolKind: string): void {
+      db.insert(permissionGrants)
+        .values({ ...key, toolKind, createdAt: now().toISOString() })
+        .onConflictDoNothing()
+        .run();
+    },
+
+    /** Whether the key has an "allow always" for the ACP tool kind. */
+    hasPermissionGrant(key: TopicKey, toolKind: string): boolean {
+      const hit = db
+        .select({ toolKind: permissionGrants.toolKind })
+        .from(permissionGrants)
+        .where(
+          and(
+            eq(permissionGrants.chatId, key.chatId),
+            eq(permissionGrants.threadId, key.threadId),
+            eq(permissionGrants.userId, key.userId),
+            eq(permissionGrants.toolKind, toolKind),
+          ),
+        )
+        .get();
+      return hit !== undefined;
     },
 
     /** Closes the underlying database connection. */

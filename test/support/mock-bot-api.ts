@@ -9,7 +9,7 @@ const BOT_USER = { id: 7000000001, is_bot: true, first_name: "Mock", username: "
 
 /**
  * A local mock of the Telegram Bot API on 127.0.0.1 (point Telegraf's `telegram.apiRoot` at `url`).
- * Records every call and answers getMe, sendMessage, editMessageText, sendChatAction, setWebhook,
+ * Records every call and answers getMe, sendMessage, editMessageText, editMessageReplyMarkup, sendChatAction, setWebhook,
  * getWebhookInfo, deleteWebhook, setMyCommands, answerCallbackQuery; other methods get a 404
  * "method not found", as the real API does.
  */
@@ -48,6 +48,7 @@ export async function startMockBotApi() {
         });
       }
       case "editMessageText":
+      case "editMessageReplyMarkup":
         return ok({ message_id: payload.message_id, chat: { id: payload.chat_id }, text: payload.text });
       case "sendChatAction":
       case "setWebhook":

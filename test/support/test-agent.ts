@@ -9,13 +9,17 @@
  * - "What number did I ask you to remember?" -> the last N of this session's history, or "none"
  * - "sleep <ms>"                        -> waits, then answers "slept <ms>"
  * - "permission"                        -> asks session/request_permission, answers with the outcome
+ * - "which model"                       -> "model: <the session's current model>"
  * - "long <n>"                          -> n characters of text, in chunks
  * - "crash"                             -> exits with code 3 in the middle of the turn
  * - anything else                       -> "echo: <text>"
  *
  * Flags: --state-dir DIR (required), --no-load, --resume, --replay-after-response, --hang-on-load,
  * --exit-on-load, --fail-load, --fork-child (leaves a child that ignores stdin closing), --no-noise
- * (skips the extension notification, unknown update kind, thought and tool call of every turn).
+ * (skips the extension notification, unknown update kind, thought and tool call of every turn),
+ * --models legacy|config (offers models "fast" (default) and "smart" through the legacy `models`
+ * block + session/set_model, or a model config option + session/set_config_option; like some real
+ * agents, a loaded session starts on the default model again).
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -99,6 +103,40 @@ if (flag("--fork-child")) {
 }
 
 const cancelled = new Set<string>();
+const modelsFlag = args.includes("--models") ? args[args.indexOf("--models") + 1] : undefined;
+const MODELS = [
+  { id: "fast", name: "Fast" },
+  { id: "smart", name: "Smart" },
+];
+/** The current model of each session in this process (a new process starts on the default). */
+const currentModel = new Map<string, string>();
+
+function modelOffer(sessionId: string): Record<string, unknown> {
+  const current = currentModel.get(sessionId) ?? "fast";
+  if (modelsFlag === "legacy") {
+    return {
+      models: {
+        currentModelId: current,
+        availableModels: MODELS.map((m) => ({ modelId: m.id, name: m.name })),
+      },
+    };
+  }
+  if (modelsFlag === "config") {
+    return {
+      configOptions: [
+        {
+          id: "model",
+          name: "Model",
+          category: "model",
+          type: "select",
+          currentValue: current,
+          options: MODELS.map((m) => ({ value: m.id, name: m.name })),
+        },
+      ],
+    };
+  }
+  return {};
+}
 
 async function replay(client: acp.AgentContext, sessionId: string, history: Entry[]): Promise<void> {
   for (const entry of history) {
@@ -131,7 +169,7 @@ const app = acp
     const sessionId = randomUUID();
     writeSession(sessionId, { cwd: params.cwd, history: [] });
     logEvent({ event: "session/new", sessionId, cwd: params.cwd });
-    return { sessionId };
+    return { sessionId, ...modelOffer(sessionId) };
   })
   .onRequest(acp.methods.agent.session.load, async ({ params, client }) => {
     logEvent({ event: "session/load", sessionId: params.sessionId, cwd: params.cwd });
@@ -146,12 +184,12 @@ const app = acp
     } else {
       await replay(client, params.sessionId, stored.history);
     }
-    return {};
+    return modelOffer(params.sessionId);
   })
   .onRequest(acp.methods.agent.session.resume, ({ params }) => {
     logEvent({ event: "session/resume", sessionId: params.sessionId, cwd: params.cwd });
     if (!readSession(params.sessionId)) throw acp.RequestError.resourceNotFound(params.sessionId);
-    return {};
+    return modelOffer(params.sessionId);
   })
   .onRequest(acp.methods.agent.session.close, ({ params }) => {
     logEvent({ event: "session/close", sessionId: params.sessionId });
@@ -198,16 +236,28 @@ const app = acp
     } else if (text === "permission") {
       const response = await client.request(acp.methods.client.session.requestPermission, {
         sessionId,
-        toolCall: { toolCallId: "t2", title: "rm -rf build", kind: "execute", status: "pending" },
+        toolCall: {
+          toolCallId: "t2",
+          title: "Run shell command",
+          kind: "execute",
+          status: "pending",
+          rawInput: { command: "rm -rf build" },
+        },
         options: [
           { optionId: "allow", name: "Allow once", kind: "allow_once" },
+          { optionId: "always", name: "Allow always", kind: "allow_always" },
           { optionId: "reject", name: "Reject", kind: "reject_once" },
         ],
       });
-      answer =
-        response.outcome.outcome === "selected"
-          ? `permission outcome: ${response.outcome.optionId}`
-          : "permission cancelled";
+      if (response.outcome.outcome === "cancelled") {
+        // session/cancel, when there is one, was sent first; let its handler run before checking.
+        await sleep(50);
+        answer = "permission cancelled";
+      } else {
+        answer = `permission outcome: ${response.outcome.optionId}`;
+      }
+    } else if (text === "which model") {
+      answer = `model: ${currentModel.get(sessionId) ?? "fast"}`;
     } else {
       answer = answerFor(text, stored.history);
     }
@@ -224,11 +274,38 @@ const app = acp
         content: { type: "text", text: part },
       });
     }
+    await update({ sessionUpdate: "usage_update", used: 1234 + stored.history.length, size: 200_000 });
     stored.history.push({ role: "user", text }, { role: "agent", text: answer });
     writeSession(sessionId, stored);
     logEvent({ event: "prompt-end", sessionId, stopReason: "end_turn" });
     return { stopReason: "end_turn" };
   });
+
+function switchModel(sessionId: string, model: string, via: string): void {
+  if (!MODELS.some((m) => m.id === model))
+    throw acp.RequestError.invalidParams({ model: `unknown model ${model}` });
+  currentModel.set(sessionId, model);
+  logEvent({ event: via, sessionId, model });
+}
+if (modelsFlag === "legacy") {
+  app.onRequest(
+    "session/set_model",
+    (params) => params as { sessionId: string; modelId: string },
+    ({ params }) => {
+      switchModel(params.sessionId, params.modelId, "session/set_model");
+      return {};
+    },
+  );
+}
+if (modelsFlag === "config") {
+  app.onRequest(acp.methods.agent.session.setConfigOption, ({ params }) => {
+    if (params.configId !== "model" || typeof params.value !== "string") {
+      throw acp.RequestError.invalidParams({ configId: params.configId });
+    }
+    switchModel(params.sessionId, params.value, "session/set_config_option");
+    return modelOffer(params.sessionId) as acp.SetSessionConfigOptionResponse;
+  });
+}
 
 const connection = app.connect(
   acp.ndJsonStream(

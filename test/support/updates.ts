@@ -8,6 +8,7 @@ let nextUpdateId = 500_000_000;
 type FixtureMessage = {
   date: number;
   text?: string;
+  entities?: Array<{ offset: number; length: number; type: string }>;
   message_thread_id?: number;
   from: { id: number };
   chat: { id: number };
@@ -57,3 +58,28 @@ export function privateTextUpdate(text: string, options: { userId?: number } = {
 export const FIXTURE_USER_ID = 111222333;
 /** The fixture forum supergroup. */
 export const FIXTURE_CHAT_ID = -1001234567890;
+
+/** Marks a leading "/command" (with optional @botname) of the update's text as a bot_command entity. */
+export function asCommand<U extends { message: FixtureMessage }>(update: U): U {
+  const text = update.message.text ?? "";
+  const length = /^\/\S+/.exec(text)?.[0].length ?? 0;
+  update.message.entities = length > 0 ? [{ offset: 0, length, type: "bot_command" }] : [];
+  return update;
+}
+
+/** A callback_query Update: a tap on a button with `data` under a bot message in topic `threadId`. */
+export function callbackUpdate(
+  data: string,
+  options: { threadId: number; userId?: number; messageId?: number },
+) {
+  const update = JSON.parse(fs.readFileSync(new URL("callback_query_topic.json", FIXTURES), "utf8"));
+  update.update_id = ++nextUpdateId;
+  const query = update.callback_query;
+  query.id = `cbq-${nextUpdateId}`;
+  query.data = data;
+  query.message.message_thread_id = options.threadId;
+  query.message.date = Math.floor(Date.now() / 1000);
+  if (options.messageId !== undefined) query.message.message_id = options.messageId;
+  if (options.userId !== undefined) query.from.id = options.userId;
+  return update as Update;
+}

@@ -1,0 +1,129 @@
+import { randomBytes } from "node:crypto";
+import type { RequestPermissionRequest, RequestPermissionResponse } from "@agentclientprotocol/sdk";
+import type { Context, Telegram } from "telegraf";
+import type { InlineKeyboardButton } from "telegraf/types";
+import { toolLabel } from "../acp/tool-label.js";
+import type { Logger } from "../logger.js";
+
+/** callback_data prefix of permission buttons: `p:<nonce>:<option index>` (≤ 64 bytes, Bot API). */
+export const PERMISSION_CALLBACK_PREFIX = "p:";
+
+type Pending = {
+  ownerUserId: number;
+  chatId: number;
+  messageId: number;
+  text: string;
+  request: RequestPermissionRequest;
+  settle: (response: RequestPermissionResponse, note: string) => void;
+};
+
+/** Where a prompt goes and who may answer it. */
+export type PromptTarget = { chatId: number; messageThreadId: number | undefined; ownerUserId: number };
+
+/**
+ * session/request_permission as a message with the agent's options as inline buttons. Only the
+ * key's user may answer; a tap by anyone else gets an alert. An unanswered prompt resolves as
+ * `cancelled` after `timeoutMs` (and when its turn is cancelled); the message then says so and a
+ * later tap gets "expired". Never blocks the webhook: prompts wait on promises, taps arrive as
+ * separate callback_query updates.
+ */
+export type PermissionPrompts = ReturnType<typeof createPermissionPrompts>;
+
+/** Creates the prompt broker; see {@link PermissionPrompts}. */
+export function createPermissionPrompts(deps: { telegram: Telegram; timeoutMs: number; logger: Logger }) {
+  const { telegram, logger } = deps;
+  const pending = new Map<string, Pending>();
+
+  const editQuietly = (chatId: number, messageId: number, text: string) =>
+    telegram
+      .editMessageText(chatId, messageId, undefined, text, { reply_markup: { inline_keyboard: [] } })
+      .catch((err: unknown) => logger.warn({ err }, "could not update a permission prompt"));
+
+  return {
+    /**
+     * Posts the prompt and resolves with the user's choice, or `cancelled` on timeout or abort.
+     *
+     * @throws the Bot API error when the prompt cannot be posted (the turn then fails visibly).
+     */
+    async ask(
+      target: PromptTarget,
+      request: RequestPermissionRequest,
+      signal: AbortSignal,
+    ): Promise<RequestPermissionResponse> {
+      const nonce = randomBytes(6).toString("base64url");
+      const text = `🔐 The agent asks to use ${toolLabel(request)}.`;
+      const keyboard: InlineKeyboardButton[][] = request.options.map((option, index) => [
+        { text: option.name, callback_data: `${PERMISSION_CALLBACK_PREFIX}${nonce}:${index}` },
+      ]);
+      const message = await telegram.sendMessage(target.chatId, text, {
+        ...(target.messageThreadId === undefined ? {} : { message_thread_id: target.messageThreadId }),
+        reply_markup: { inline_keyboard: keyboard },
+      });
+      return new Promise<RequestPermissionResponse>((resolve) => {
+        const finish = (response: RequestPermissionResponse, note: string) => {
+          if (!pending.delete(nonce)) return;
+          clearTimeout(timer);
+          signal.removeEventListener("abort", onAbort);
+          resolve(response);
+          void editQuietly(target.chatId, message.message_id, `${text}\n${note}`);
+        };
+        const onAbort = () => finish({ outcome: { outcome: "cancelled" } }, "⏹ Cancelled with the turn.");
+        const timer = setTimeout(
+          () =>
+            finish(
+              { outcome: { outcome: "cancelled" } },
+              `⌛ No answer within ${Math.round(deps.timeoutMs / 60_000) || 1} min: cancelled.`,
+            ),
+          deps.timeoutMs,
+        );
+        timer.unref();
+        pending.set(nonce, {
+          ownerUserId: target.ownerUserId,
+          chatId: target.chatId,
+          messageId: message.message_id,
+          text,
+          request,
+          settle: finish,
+        });
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      });
+    },
+
+    /** Handles a tap on a permission button (callback_query whose data starts with `p:`). */
+    async handleCallback(ctx: Context, data: string): Promise<void> {
+      const [nonce = "", index = ""] = data.slice(PERMISSION_CALLBACK_PREFIX.length).split(":");
+      const prompt = pending.get(nonce);
+      if (!prompt) {
+        await ctx.answerCbQuery("This request has expired.", { show_alert: true });
+        const message = ctx.callbackQuery?.message;
+        if (message) {
+          await ctx.telegram
+            .editMessageReplyMarkup(message.chat.id, message.message_id, undefined, { inline_keyboard: [] })
+            .catch((err: unknown) => logger.debug({ err }, "could not remove stale buttons"));
+        }
+        return;
+      }
+      if (ctx.from?.id !== prompt.ownerUserId) {
+        await ctx.answerCbQuery("Only the user whose prompt this is can answer it.", { show_alert: true });
+        return;
+      }
+      const option = prompt.request.options[Number(index)];
+      if (!option) {
+        await ctx.answerCbQuery("Unknown option.", { show_alert: true });
+        return;
+      }
+      const who = ctx.from.username ? `@${ctx.from.username}` : ctx.from.first_name;
+      prompt.settle(
+        { outcome: { outcome: "selected", optionId: option.optionId } },
+        `→ ${option.name} (${who})`,
+      );
+      await ctx.answerCbQuery(option.name);
+    },
+
+    /** Number of prompts waiting for an answer. */
+    get size(): number {
+      return pending.size;
+    },
+  };
+}
