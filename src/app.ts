@@ -71,6 +71,8 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
         models,
         agentCommand: config.agent.argv.join(" "),
         permissionTimeoutMs: config.permissions.timeoutMs,
+        streaming: config.streaming,
+        inputDebounceMs: config.inputDebounceMs,
         logger,
       });
       try {

@@ -43,6 +43,12 @@ const envSchema = z.object({
   AGENT_STOP_GRACE_MS: positiveMs(5_000),
   PERMISSION_MODE: z.enum(["ask", "allow", "deny"]).default("ask"),
   PERMISSION_TIMEOUT_MS: positiveMs(600_000),
+  STREAM_EDIT_INTERVAL_MS: positiveMs(1_500),
+  GROUP_CHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(20),
+  PRIVATE_CHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(60),
+  SHOW_THOUGHTS: z.stringbool({ error: "must be true or false" }).default(false),
+  INPUT_DEBOUNCE_MS: z.coerce.number().int().min(0).default(1_000),
+  TELEGRAM_RETRIES: z.coerce.number().int().min(0).max(20).default(8),
 });
 
 /**
@@ -79,6 +85,19 @@ export type Config = {
     /** An unanswered permission prompt resolves as cancelled after this long, ms. */
     timeoutMs: number;
   };
+  streaming: {
+    /** Least time between two edits (or drafts) of one message, ms. */
+    editIntervalMs: number;
+    /** Messages and edits per minute per group (all its topics share it) and per private chat. */
+    groupPerMinute: number;
+    privatePerMinute: number;
+    /** Show agent_thought_chunk in the progress message. */
+    showThoughts: boolean;
+    /** Retries of a Bot API call that failed with 429, 5xx or a network error. */
+    retries: number;
+  };
+  /** Parts of a long pasted message (Telegram splits at 4096) arriving within this window form one prompt, ms. */
+  inputDebounceMs: number;
   /** Telegram user ids allowed to use the bot; empty means nobody. */
   allowedUserIds: ReadonlySet<number>;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -132,6 +151,14 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
       stopGraceMs: e.AGENT_STOP_GRACE_MS,
     },
     permissions: { mode: e.PERMISSION_MODE, timeoutMs: e.PERMISSION_TIMEOUT_MS },
+    streaming: {
+      editIntervalMs: e.STREAM_EDIT_INTERVAL_MS,
+      groupPerMinute: e.GROUP_CHAT_MESSAGES_PER_MINUTE,
+      privatePerMinute: e.PRIVATE_CHAT_MESSAGES_PER_MINUTE,
+      showThoughts: e.SHOW_THOUGHTS,
+      retries: e.TELEGRAM_RETRIES,
+    },
+    inputDebounceMs: e.INPUT_DEBOUNCE_MS,
     allowedUserIds: parseUserIds(e.ALLOWED_USER_IDS),
     logLevel: e.LOG_LEVEL,
   };

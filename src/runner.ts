@@ -8,6 +8,7 @@ import type {
 import {
   type AcpClient,
   AgentTurnError,
+  type Attachment,
   TurnCancelledError,
   type TurnResult,
   type TurnUsage,
@@ -30,8 +31,8 @@ export type TurnOutcome =
  * Methods must not throw: the view logs its own delivery errors.
  */
 export type TurnView = {
-  /** The turn is running (show typing). */
-  start(): void;
+  /** The turn is running in `workspacePath` (show typing; files the agent links resolve there). */
+  start(info: { workspacePath: string }): void;
   /** A live ACP session/update of this turn (text, tool calls, plan...). */
   update(update: SessionUpdate): void;
   /** A one-line notice (context not restored, tool refused...). */
@@ -45,8 +46,8 @@ export type TurnView = {
   finish(outcome: TurnOutcome): Promise<void>;
 };
 
-/** One prompt for the agent of a topic key. */
-export type TurnJob = { key: TopicKey; prompt: ContentBlock[]; view: TurnView };
+/** One prompt for the agent of a topic key, with the files that go with it. */
+export type TurnJob = { key: TopicKey; prompt: ContentBlock[]; attachments?: Attachment[]; view: TurnView };
 
 /** How the agent's permission requests are answered (PERMISSION_MODE). */
 export type PermissionMode = "ask" | "allow" | "deny";
@@ -156,7 +157,6 @@ export function createRunner(deps: {
     const startedAt = Date.now();
     const abort = new AbortController();
     state.running = { startedAt, abort };
-    job.view.start();
     let outcome: TurnOutcome;
     let delivered: Promise<void> | undefined;
     try {
@@ -165,11 +165,13 @@ export function createRunner(deps: {
       const cwd = await ensureWorkspace(
         row?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, job.key),
       );
+      job.view.start({ workspacePath: cwd });
       const result = await acpClient.runTurn(
         {
           cwd,
           sessionId: row?.sessionId ?? undefined,
           prompt: job.prompt,
+          ...(job.attachments ? { attachments: job.attachments } : {}),
           model: row?.model ?? store.getModel(job.key),
           signal: abort.signal,
         },
@@ -267,6 +269,15 @@ export function createRunner(deps: {
       const running = state.running;
       running?.abort.abort();
       return { cancelledRunning: running !== undefined, dropped: dropped.length };
+    },
+
+    /**
+     * The key's workspace (the stored one, or a new one under WORKSPACE_BASE_PATH), created if needed.
+     *
+     * @throws the fs error when it cannot be created.
+     */
+    workspaceFor(key: TopicKey): Promise<string> {
+      return ensureWorkspace(store.get(key)?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, key));
     },
 
     /** How many turns of the key wait behind the running one. */

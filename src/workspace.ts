@@ -1,5 +1,6 @@
 import fs from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { TopicKey } from "./db/session-store.js";
 
 /**
@@ -24,4 +25,26 @@ export function workspacePathFor(basePath: string, key: TopicKey): string {
 export async function ensureWorkspace(dir: string): Promise<string> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   return dir;
+}
+
+/**
+ * Resolves `target` (absolute, relative to the workspace, or a file:// URI) to a real path inside
+ * `workspace`, following symlinks; undefined when it does not exist or lies outside.
+ */
+export async function resolveInsideWorkspace(workspace: string, target: string): Promise<string | undefined> {
+  let candidate = target;
+  if (candidate.startsWith("file://")) {
+    try {
+      candidate = fileURLToPath(candidate);
+    } catch {
+      return undefined;
+    }
+  }
+  try {
+    const root = await fs.realpath(workspace);
+    const real = await fs.realpath(path.resolve(root, candidate));
+    return real === root || real.startsWith(`${root}${path.sep}`) ? real : undefined;
+  } catch {
+    return undefined;
+  }
 }

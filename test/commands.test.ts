@@ -64,7 +64,9 @@ describe("/model", () => {
     it(`lists the agent's models before the first message and applies the choice after new and load (${dialect})`, async () => {
       const bot = await h.start({ agentFlags: ["--models", dialect] });
       await bot.postUpdate(command("/model"));
-      const list = await h.waitForText(T, /Models/);
+      const list = await h.api.waitFor(
+        (c) => c.method === "sendMessage" && /^Models/.test(String(c.payload.text)),
+      );
       expect(String(list.payload.text)).toMatch(/✅ auto/);
       const keyboard = (
         list.payload.reply_markup as {
@@ -97,7 +99,7 @@ describe("/model", () => {
     const bot = await h.start({ agentFlags: ["--models", "legacy"] });
     await bot.postUpdate(command("/model gpt-9"));
     const reply = await h.waitForText(T, /Unknown model/);
-    expect(reply.payload.text).toBe('Unknown model "gpt-9". Valid: auto, fast, smart.');
+    expect(reply).toBe('Unknown model "gpt-9". Valid: auto, fast, smart.');
   });
 
   it("says so when the agent offers no model choice", async () => {
@@ -138,14 +140,14 @@ describe("/status and /sessions", () => {
     const bot = await h.start();
     await bot.postUpdate(command("/status"));
     const before = await h.waitForText(T, /^Agent:/);
-    expect(before.payload.text).toMatch(/Session: none yet/);
+    expect(before).toMatch(/Session: none yet/);
 
     await bot.postUpdate(topicTextUpdate("sleep 1500", { threadId: T }));
     await h.api.waitFor(() => h.agentEvents().some((e) => e.event === "prompt-start"));
     await bot.postUpdate(topicTextUpdate("after", { threadId: T }));
     await bot.postUpdate(command("/status"));
     const busy = await h.waitForText(T, /State: working for \d+ s, 1 queued/);
-    expect(busy.payload.text).toMatch(/Model: auto/);
+    expect(busy).toMatch(/Model: auto/);
 
     await h.waitForText(T, /echo: after/);
     // The answer goes out while the agent process is still ending; wait until it is gone.
@@ -168,7 +170,7 @@ describe("/status and /sessions", () => {
     await h.waitForText(12, /echo: two/);
     await bot.postUpdate(command("/sessions", 12));
     const reply = await h.waitForText(12, /Your sessions/);
-    const lines = String(reply.payload.text).split("\n").slice(1);
+    const lines = reply.split("\n").slice(1);
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(
       /^• topic 12 \(here\): last active \d{4}-\d\d-\d\d \d\d:\d\d UTC, model auto, session \w{8}…$/,

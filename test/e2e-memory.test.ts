@@ -1,5 +1,6 @@
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { PROGRESS_HEADER } from "../src/telegram/stream-renderer.js";
 import { startTestApp } from "./support/app-fixture.js";
 import { type MockBotApi, startMockBotApi } from "./support/mock-bot-api.js";
 import { makeTempDir } from "./support/temp-dir.js";
@@ -21,10 +22,12 @@ afterEach(async () => {
   temp.cleanup();
 });
 
+/** What the user sees in a topic: each message's latest text, without the progress message. */
 const answersIn = (threadId: number) =>
   api
-    .callsOf("sendMessage", { chat_id: FIXTURE_CHAT_ID, message_thread_id: threadId })
-    .map((c) => String(c.payload.text));
+    .messagesIn(threadId, FIXTURE_CHAT_ID)
+    .map((m) => m.text)
+    .filter((text) => !text.startsWith(PROGRESS_HEADER));
 
 describe("the seeds' two-run demo through the webhook", () => {
   it("remembers a number in a topic across a full restart, and only in that topic", async () => {
@@ -35,7 +38,7 @@ describe("the seeds' two-run demo through the webhook", () => {
         topicTextUpdate("Remember this number: 1234. Just confirm you memorized it.", { threadId: TOPIC }),
       ),
     ).toBe(200);
-    await api.waitFor((c) => c.method === "sendMessage" && String(c.payload.text).includes("memorized 1234"));
+    await api.until(() => answersIn(TOPIC).some((text) => text.includes("memorized 1234")));
     await first.stop();
     expect(answersIn(TOPIC)).toEqual(["Got it, I memorized 1234."]);
     expect(
@@ -45,16 +48,11 @@ describe("the seeds' two-run demo through the webhook", () => {
     // Run 2: a new app process state on the same database; the agent runs in a new process too.
     const second = await startTestApp({ apiRoot: api.url, dir: temp.dir });
     await second.postUpdate(topicTextUpdate("What number did I ask you to remember?", { threadId: TOPIC }));
-    await api.waitFor(
-      (c) =>
-        c.method === "sendMessage" &&
-        c.payload.message_thread_id === TOPIC &&
-        String(c.payload.text).includes("You asked"),
-    );
+    await api.until(() => answersIn(TOPIC).some((text) => text.includes("You asked")));
     await second.postUpdate(
       topicTextUpdate("What number did I ask you to remember?", { threadId: OTHER_TOPIC }),
     );
-    await api.waitFor((c) => c.method === "sendMessage" && c.payload.message_thread_id === OTHER_TOPIC);
+    await api.until(() => answersIn(OTHER_TOPIC).length > 0);
     await second.stop();
 
     expect(answersIn(TOPIC)).toEqual(["Got it, I memorized 1234.", "You asked me to remember 1234."]);

@@ -1,4 +1,6 @@
+import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
 import * as acp from "@agentclientprotocol/sdk";
 import type { Logger } from "../logger.js";
 import { type AgentExit, type AgentProcess, spawnAgent } from "./agent-process.js";
@@ -14,11 +16,47 @@ export type TurnRequest = {
   sessionId: string | undefined;
   /** session/prompt content (ACP "Content"); text blocks at least. */
   prompt: acp.ContentBlock[];
+  /** Files that go with the prompt (Telegram photos and documents saved in the workspace). */
+  attachments?: Attachment[];
   /** The key's model choice, applied after every session set-up; "auto" leaves the agent's default. */
   model: string;
   /** Aborting cancels the turn: session/cancel once prompting, open permission requests resolve as cancelled. */
   signal?: AbortSignal;
 };
+
+/** A file saved for the agent: absolute path, name shown, MIME type, size in bytes. */
+export type Attachment = { path: string; name: string; mimeType: string; size: number };
+
+/**
+ * The session/prompt content for a turn (ACP "Content"): the text blocks, then each attachment as an
+ * image block when the agent accepts images (promptCapabilities.image) and it is one, otherwise as
+ * a resource_link to the file (which every agent must accept).
+ */
+export async function promptBlocks(
+  prompt: acp.ContentBlock[],
+  attachments: Attachment[],
+  capabilities: acp.AgentCapabilities,
+): Promise<acp.ContentBlock[]> {
+  const blocks = [...prompt];
+  for (const file of attachments) {
+    if (capabilities.promptCapabilities?.image && file.mimeType.startsWith("image/")) {
+      blocks.push({
+        type: "image",
+        mimeType: file.mimeType,
+        data: (await readFile(file.path)).toString("base64"),
+      });
+    } else {
+      blocks.push({
+        type: "resource_link",
+        uri: pathToFileURL(file.path).href,
+        name: file.name,
+        mimeType: file.mimeType,
+        size: file.size,
+      });
+    }
+  }
+  return blocks;
+}
 
 /** What the turn reports while it runs. Callbacks must not throw. */
 export type TurnCallbacks = {

@@ -4,6 +4,7 @@ import type { Context, Telegram } from "telegraf";
 import type { InlineKeyboardButton } from "telegraf/types";
 import { toolLabel } from "../acp/tool-label.js";
 import type { Logger } from "../logger.js";
+import type { Outbox } from "./outbox.js";
 
 /** callback_data prefix of permission buttons: `p:<nonce>:<option index>` (≤ 64 bytes, Bot API). */
 export const PERMISSION_CALLBACK_PREFIX = "p:";
@@ -30,13 +31,25 @@ export type PromptTarget = { chatId: number; messageThreadId: number | undefined
 export type PermissionPrompts = ReturnType<typeof createPermissionPrompts>;
 
 /** Creates the prompt broker; see {@link PermissionPrompts}. */
-export function createPermissionPrompts(deps: { telegram: Telegram; timeoutMs: number; logger: Logger }) {
-  const { telegram, logger } = deps;
+export function createPermissionPrompts(deps: {
+  telegram: Telegram;
+  outbox: Outbox;
+  timeoutMs: number;
+  logger: Logger;
+}) {
+  const { telegram, outbox, logger } = deps;
   const pending = new Map<string, Pending>();
 
   const editQuietly = (chatId: number, messageId: number, text: string) =>
-    telegram
-      .editMessageText(chatId, messageId, undefined, text, { reply_markup: { inline_keyboard: [] } })
+    outbox
+      .send(
+        chatId,
+        () =>
+          telegram.editMessageText(chatId, messageId, undefined, text, {
+            reply_markup: { inline_keyboard: [] },
+          }),
+        "permission prompt edit",
+      )
       .catch((err: unknown) => logger.warn({ err }, "could not update a permission prompt"));
 
   return {
@@ -55,10 +68,15 @@ export function createPermissionPrompts(deps: { telegram: Telegram; timeoutMs: n
       const keyboard: InlineKeyboardButton[][] = request.options.map((option, index) => [
         { text: option.name, callback_data: `${PERMISSION_CALLBACK_PREFIX}${nonce}:${index}` },
       ]);
-      const message = await telegram.sendMessage(target.chatId, text, {
-        ...(target.messageThreadId === undefined ? {} : { message_thread_id: target.messageThreadId }),
-        reply_markup: { inline_keyboard: keyboard },
-      });
+      const message = await outbox.send(
+        target.chatId,
+        () =>
+          telegram.sendMessage(target.chatId, text, {
+            ...(target.messageThreadId === undefined ? {} : { message_thread_id: target.messageThreadId }),
+            reply_markup: { inline_keyboard: keyboard },
+          }),
+        "permission prompt",
+      );
       return new Promise<RequestPermissionResponse>((resolve) => {
         const finish = (response: RequestPermissionResponse, note: string) => {
           if (!pending.delete(nonce)) return;

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { afterEach, beforeEach } from "vitest";
+import { PROGRESS_HEADER } from "../../src/telegram/stream-renderer.js";
 import { startTestApp, type TestApp } from "./app-fixture.js";
 import { type BotApiCall, type MockBotApi, startMockBotApi } from "./mock-bot-api.js";
 import { makeTempDir } from "./temp-dir.js";
@@ -42,18 +43,24 @@ export function useBotHarness() {
     /** sendMessage calls into one topic (message_thread_id), in order. */
     sentIn: (threadId: number | undefined): BotApiCall[] =>
       api.callsOf("sendMessage").filter((c) => c.payload.message_thread_id === threadId),
-    /** Texts of sendMessage calls into one topic, in order. */
-    textsIn: (threadId: number | undefined): string[] =>
-      harness.sentIn(threadId).map((c) => String(c.payload.text)),
-    /** Waits for a sendMessage into `threadId` whose text matches. */
-    waitForText: (threadId: number | undefined, pattern: RegExp, timeoutMs?: number) =>
-      api.waitFor(
-        (c) =>
-          c.method === "sendMessage" &&
-          c.payload.message_thread_id === threadId &&
-          pattern.test(String(c.payload.text)),
-        timeoutMs,
-      ),
+    /**
+     * What the user sees in one topic: the latest text of each message (after edits), in order,
+     * without the progress message (tool calls, plan).
+     */
+    textsIn: (threadId: number | undefined, chatId?: number): string[] =>
+      api
+        .messagesIn(threadId, chatId)
+        .map((m) => m.text)
+        .filter((text) => !text.startsWith(PROGRESS_HEADER)),
+    /** Waits until a message in `threadId` shows text matching `pattern`; returns that text. */
+    async waitForText(threadId: number | undefined, pattern: RegExp, timeoutMs?: number): Promise<string> {
+      let found: string | undefined;
+      await api.until(() => {
+        found = harness.textsIn(threadId).find((text) => pattern.test(text));
+        return found !== undefined;
+      }, timeoutMs);
+      return found as string;
+    },
   };
   return harness;
 }

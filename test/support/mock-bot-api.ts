@@ -2,54 +2,177 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
-/** One Bot API call the mock received. */
-export type BotApiCall = { method: string; token: string; payload: Record<string, unknown>; at: number };
+/** One Bot API call the mock received (multipart uploads: fields as strings, files as their byte size). */
+export type BotApiCall = {
+  method: string;
+  token: string;
+  payload: Record<string, unknown>;
+  at: number;
+  /** What the mock answered: HTTP status and, for sent messages, the message id. */
+  status?: number;
+  messageId?: number;
+};
+
+/** A forced answer: HTTP status and Bot API body. */
+export type InjectedReply = { status: number; body: Record<string, unknown> };
+
+/** Telegram-like limits the mock enforces with 429 answers (all optional). */
+export type Enforcement = {
+  /** Least time between two edits (or drafts) of one message, ms. */
+  editIntervalMs?: number;
+  /** Most budgeted calls (send, edit, draft, photo, document) per chat in any 60 s window. */
+  groupPerMinute?: number;
+  privatePerMinute?: number;
+};
 
 const BOT_USER = { id: 7000000001, is_bot: true, first_name: "Mock", username: "mock_test_bot" };
+const BUDGETED = new Set(["sendMessage", "editMessageText", "sendMessageDraft", "sendPhoto", "sendDocument"]);
 
 /**
  * A local mock of the Telegram Bot API on 127.0.0.1 (point Telegraf's `telegram.apiRoot` at `url`).
- * Records every call and answers getMe, sendMessage, editMessageText, editMessageReplyMarkup, sendChatAction, setWebhook,
- * getWebhookInfo, deleteWebhook, setMyCommands, answerCallbackQuery; other methods get a 404
- * "method not found", as the real API does.
+ * Records every call and answers getMe, sendMessage, editMessageText, editMessageReplyMarkup,
+ * sendMessageDraft, sendChatAction, sendPhoto, sendDocument, getFile (and serves file downloads),
+ * setWebhook, getWebhookInfo, deleteWebhook, setMyCommands, answerCallbackQuery; other methods get
+ * a 404 "method not found", as the real API does. Tests can force answers with `inject` and have
+ * Telegram's limits enforced with 429s (`enforce`).
  */
-export async function startMockBotApi() {
+export async function startMockBotApi(options: { enforce?: Enforcement; drafts?: boolean } = {}) {
   const calls: BotApiCall[] = [];
+  const files = new Map<string, Buffer>();
+  const texts = new Map<number, { chatId: number; threadId: number | undefined; text: string }>();
+  const lastEditAt = new Map<string, number>();
+  const budgetLog = new Map<number, number[]>();
+  let injector: ((call: BotApiCall) => InjectedReply | undefined) | undefined;
   let nextMessageId = 1000;
+  let tooManyRequests = 0;
+
+  const enforce = (method: string, payload: Record<string, unknown>): number | undefined => {
+    const rules = options.enforce;
+    if (!rules || !BUDGETED.has(method)) return undefined;
+    const chatId = Number(payload.chat_id);
+    const now = Date.now();
+    if (
+      rules.editIntervalMs !== undefined &&
+      (method === "editMessageText" || method === "sendMessageDraft")
+    ) {
+      const target = `${chatId}:${method === "editMessageText" ? payload.message_id : `d${payload.draft_id}`}`;
+      const last = lastEditAt.get(target);
+      if (last !== undefined && now - last < rules.editIntervalMs)
+        return Math.ceil((rules.editIntervalMs - (now - last)) / 1000);
+      lastEditAt.set(target, now);
+    }
+    const perMinute = chatId > 0 ? rules.privatePerMinute : rules.groupPerMinute;
+    if (perMinute !== undefined) {
+      const log = (budgetLog.get(chatId) ?? []).filter((t) => now - t < 60_000);
+      if (log.length >= perMinute) return Math.ceil((60_000 - (now - (log[0] ?? now))) / 1000);
+      log.push(now);
+      budgetLog.set(chatId, log);
+    }
+    return undefined;
+  };
+
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const match = /^\/bot([^/]+)\/(\w+)$/.exec(req.url ?? "");
-    const reply = (status: number, body: unknown) => {
+    const body = Buffer.concat(chunks);
+    const reply = (status: number, answer: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
-      res.end(JSON.stringify(body));
+      res.end(JSON.stringify(answer));
     };
+    const download = /^\/file\/bot[^/]+\/(.+)$/.exec(req.url ?? "");
+    if (download) {
+      const data = files.get(decodeURIComponent(download[1] ?? ""));
+      if (!data) return reply(404, { ok: false, error_code: 404, description: "Not Found" });
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      return res.end(data);
+    }
+    const match = /^\/bot([^/]+)\/(\w+)$/.exec(req.url ?? "");
     if (!match) return reply(404, { ok: false, error_code: 404, description: "Not Found" });
     const [, token = "", method = ""] = match;
-    const raw = Buffer.concat(chunks).toString("utf8");
-    const payload = raw === "" ? {} : (JSON.parse(raw) as Record<string, unknown>);
-    calls.push({ method, token, payload, at: Date.now() });
-    const ok = (result: unknown) => reply(200, { ok: true, result });
+    const payload = await parsePayload(req.headers["content-type"] ?? "", body);
+    const call: BotApiCall = { method, token, payload, at: Date.now() };
+    calls.push(call);
+    const answer = (status: number, result: Record<string, unknown>) => {
+      call.status = status;
+      reply(status, result);
+    };
+    const ok = (result: unknown) => answer(200, { ok: true, result });
+
+    const forced = injector?.(call);
+    if (forced) return answer(forced.status, forced.body);
+    const retryAfter = enforce(method, payload);
+    if (retryAfter !== undefined) {
+      tooManyRequests += 1;
+      return answer(429, {
+        ok: false,
+        error_code: 429,
+        description: `Too Many Requests: retry after ${retryAfter}`,
+        parameters: { retry_after: retryAfter },
+      });
+    }
+    const chatId = Number(payload.chat_id);
+    const threadId = payload.message_thread_id === undefined ? undefined : Number(payload.message_thread_id);
+    const message = (extra: Record<string, unknown>) => {
+      nextMessageId += 1;
+      call.messageId = nextMessageId;
+      return {
+        message_id: nextMessageId,
+        from: BOT_USER,
+        chat: { id: chatId, type: chatId < 0 ? "supergroup" : "private" },
+        date: Math.floor(Date.now() / 1000),
+        ...(threadId === undefined ? {} : { message_thread_id: threadId, is_topic_message: true }),
+        ...extra,
+      };
+    };
     switch (method) {
       case "getMe":
         return ok(BOT_USER);
       case "sendMessage": {
-        nextMessageId += 1;
-        const chat = { id: payload.chat_id, type: Number(payload.chat_id) < 0 ? "supergroup" : "private" };
+        const sent = message({ text: payload.text });
+        texts.set(sent.message_id, { chatId, threadId, text: String(payload.text) });
+        return ok(sent);
+      }
+      case "sendPhoto":
+        return ok(message({ photo: [{ file_id: "p", file_unique_id: "p", width: 1, height: 1 }] }));
+      case "sendDocument":
+        return ok(message({ document: { file_id: "d", file_unique_id: "d" } }));
+      case "editMessageText": {
+        const known = texts.get(Number(payload.message_id));
+        if (!known)
+          return answer(400, {
+            ok: false,
+            error_code: 400,
+            description: "Bad Request: message to edit not found",
+          });
+        if (known.text === payload.text) {
+          return answer(400, {
+            ok: false,
+            error_code: 400,
+            description:
+              "Bad Request: message is not modified: specified new message content and reply markup are exactly the same",
+          });
+        }
+        known.text = String(payload.text);
+        return ok({ message_id: payload.message_id, chat: { id: chatId }, text: payload.text });
+      }
+      case "sendMessageDraft":
+        if (options.drafts === false)
+          return answer(404, { ok: false, error_code: 404, description: "Not Found: method not found" });
+        return ok(true);
+      case "getFile": {
+        const fileId = String(payload.file_id);
+        const data = files.get(`files/${fileId}`);
+        if (!data)
+          return answer(400, { ok: false, error_code: 400, description: "Bad Request: invalid file_id" });
         return ok({
-          message_id: nextMessageId,
-          from: BOT_USER,
-          chat,
-          date: Math.floor(Date.now() / 1000),
-          text: payload.text,
-          ...(payload.message_thread_id === undefined
-            ? {}
-            : { message_thread_id: payload.message_thread_id, is_topic_message: true }),
+          file_id: fileId,
+          file_unique_id: fileId,
+          file_size: data.length,
+          file_path: `files/${fileId}`,
         });
       }
-      case "editMessageText":
       case "editMessageReplyMarkup":
-        return ok({ message_id: payload.message_id, chat: { id: payload.chat_id }, text: payload.text });
+        return ok({ message_id: payload.message_id, chat: { id: chatId } });
       case "sendChatAction":
       case "setWebhook":
       case "deleteWebhook":
@@ -59,30 +182,60 @@ export async function startMockBotApi() {
       case "getWebhookInfo":
         return ok({ url: "", has_custom_certificate: false, pending_update_count: 0 });
       default:
-        return reply(404, { ok: false, error_code: 404, description: "Not Found: method not found" });
+        return answer(404, { ok: false, error_code: 404, description: "Not Found: method not found" });
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
 
-  return {
+  const api = {
     url: `http://127.0.0.1:${port}`,
     calls,
+    /** 429 answers the enforcement gave. */
+    get tooManyRequests() {
+      return tooManyRequests;
+    },
+    /** Forces answers: `fn` sees each call and returns a reply, or undefined to answer normally. */
+    inject(fn: ((call: BotApiCall) => InjectedReply | undefined) | undefined): void {
+      injector = fn;
+    },
+    /** Makes a file downloadable through getFile + the file URL. */
+    addFile(fileId: string, data: Buffer): void {
+      files.set(`files/${fileId}`, data);
+    },
     /** Calls of one method, optionally only those whose payload matches `where`. */
     callsOf(method: string, where: Record<string, unknown> = {}): BotApiCall[] {
       return calls.filter(
         (c) => c.method === method && Object.entries(where).every(([k, v]) => c.payload[k] === v),
       );
     },
+    /** The messages sent into a topic (by message_thread_id), in order, each with its latest text after edits. */
+    messagesIn(threadId: number | undefined, chatId?: number): Array<{ messageId: number; text: string }> {
+      return [...texts.entries()]
+        .filter(([, m]) => m.threadId === threadId && (chatId === undefined || m.chatId === chatId))
+        .map(([messageId, m]) => ({ messageId, text: m.text }));
+    },
     /** Waits until `predicate` holds for some recorded call; returns that call. */
     async waitFor(predicate: (call: BotApiCall) => boolean, timeoutMs = 15_000): Promise<BotApiCall> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const found = calls.find(predicate);
+        const found = calls.find((c) => c.status !== undefined && predicate(c));
         if (found) return found;
         if (Date.now() > deadline) {
           throw new Error(
             `no matching Bot API call within ${timeoutMs} ms; got: ${JSON.stringify(calls.map((c) => [c.method, c.payload]))}`,
+          );
+        }
+        await sleep(20);
+      }
+    },
+    /** Waits until `condition` holds (polling every 20 ms). */
+    async until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (!condition()) {
+        if (Date.now() > deadline) {
+          throw new Error(
+            `condition not met within ${timeoutMs} ms; calls: ${JSON.stringify(calls.map((c) => [c.method, c.payload]))}`,
           );
         }
         await sleep(20);
@@ -94,7 +247,25 @@ export async function startMockBotApi() {
         server.close(() => resolve());
       }),
   };
+  return api;
 }
 
 /** The mock's handle, as returned by {@link startMockBotApi}. */
 export type MockBotApi = Awaited<ReturnType<typeof startMockBotApi>>;
+
+async function parsePayload(contentType: string, body: Buffer): Promise<Record<string, unknown>> {
+  if (body.length === 0) return {};
+  if (contentType.startsWith("multipart/form-data")) {
+    const form = await new Response(body, { headers: { "content-type": contentType } }).formData();
+    const payload: Record<string, unknown> = {};
+    for (const [name, value] of form.entries()) {
+      if (typeof value === "string") {
+        payload[name] = /^-?\d+$/.test(value) ? Number(value) : value;
+      } else {
+        payload[name] = { filename: value.name, size: value.size };
+      }
+    }
+    return payload;
+  }
+  return JSON.parse(body.toString("utf8")) as Record<string, unknown>;
+}
