@@ -49,6 +49,7 @@ const envSchema = z.object({
   SHOW_THOUGHTS: z.stringbool({ error: "must be true or false" }).default(false),
   INPUT_DEBOUNCE_MS: z.coerce.number().int().min(0).default(1_000),
   TELEGRAM_RETRIES: z.coerce.number().int().min(0).max(20).default(8),
+  CHAT_MIN_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
 });
 
 /**
@@ -95,6 +96,8 @@ export type Config = {
     showThoughts: boolean;
     /** Retries of a Bot API call that failed with 429, 5xx or a network error. */
     retries: number;
+    /** Least time between two Bot API calls to one chat, ms. */
+    chatMinIntervalMs: number;
   };
   /** Parts of a long pasted message (Telegram splits at 4096) arriving within this window form one prompt, ms. */
   inputDebounceMs: number;
@@ -157,6 +160,7 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
       privatePerMinute: e.PRIVATE_CHAT_MESSAGES_PER_MINUTE,
       showThoughts: e.SHOW_THOUGHTS,
       retries: e.TELEGRAM_RETRIES,
+      chatMinIntervalMs: e.CHAT_MIN_INTERVAL_MS,
     },
     inputDebounceMs: e.INPUT_DEBOUNCE_MS,
     allowedUserIds: parseUserIds(e.ALLOWED_USER_IDS),

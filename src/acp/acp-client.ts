@@ -283,10 +283,11 @@ export function createAcpClient(options: AcpClientOptions) {
         }
         if (cancel.aborted) throw new TurnCancelledError("the turn was cancelled");
 
+        const content = await promptBlocks(request.prompt, request.attachments ?? [], started.capabilities);
         session.state.live = true;
         const prompt = session.agent.request(acp.methods.agent.session.prompt, {
           sessionId,
-          prompt: request.prompt,
+          prompt: content,
         });
         const stuck = rejectAfterAbort(
           cancel,

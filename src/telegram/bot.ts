@@ -38,6 +38,7 @@ export type StreamingOptions = {
   privatePerMinute: number;
   showThoughts: boolean;
   retries: number;
+  chatMinIntervalMs: number;
 };
 
 /**
@@ -70,6 +71,7 @@ export function createBot(deps: {
     groupPerMinute: deps.streaming.groupPerMinute,
     privatePerMinute: deps.streaming.privatePerMinute,
     retries: deps.streaming.retries,
+    minIntervalMs: deps.streaming.chatMinIntervalMs,
     logger,
   });
   const drafts: DraftSupport = { available: true };

@@ -20,12 +20,16 @@ export function botApiDescription(err: unknown): string {
   return (err as BotApiFailure | null)?.response?.description ?? (err instanceof Error ? err.message : "");
 }
 
+type Pacer = { spacing: PQueue; budget: PQueue };
+
 /** Options of {@link createOutbox}. */
 export type OutboxOptions = {
   /** Budget of messages and edits per minute in a group or supergroup (all its topics together). */
   groupPerMinute: number;
   /** Budget of messages and edits per minute in a private chat. */
   privatePerMinute: number;
+  /** Least time between two calls to one chat, ms (Bot FAQ: about one message per second per chat). */
+  minIntervalMs?: number;
   /** Retries of a call that failed with 429, 5xx or a network error (bounded backoff, ≤ 10 s). */
   retries?: number;
   logger: Logger;
@@ -33,8 +37,8 @@ export type OutboxOptions = {
 
 /**
  * One outbound queue per chat for Bot API calls that post or edit messages: calls run one at a
- * time, in order, paced to the chat's budget (private chats and groups differ; Bot FAQ "My bot is
- * hitting limits"). A 429 waits `retry_after` and retries the same call; 5xx and network errors
+ * time, in order, at most one a second and within the chat's budget per minute (a sliding window;
+ * private chats and groups differ; Bot FAQ "My bot is hitting limits"). A 429 waits `retry_after` and retries the same call; 5xx and network errors
  * retry with bounded exponential backoff; other errors (400, 403) are thrown to the caller at once.
  */
 export type Outbox = ReturnType<typeof createOutbox>;
@@ -42,24 +46,33 @@ export type Outbox = ReturnType<typeof createOutbox>;
 /** Creates the outbox; see {@link Outbox}. */
 export function createOutbox(options: OutboxOptions) {
   const { logger } = options;
-  const queues = new Map<number, PQueue>();
-  const queueFor = (chatId: number) => {
-    let queue = queues.get(chatId);
-    if (!queue) {
+  const pacers = new Map<number, Pacer>();
+  const pacerFor = (chatId: number): Pacer => {
+    let pacer = pacers.get(chatId);
+    if (!pacer) {
       // Private chats have positive ids; groups, supergroups and channels negative ones.
       const perMinute = chatId > 0 ? options.privatePerMinute : options.groupPerMinute;
-      queue = new PQueue({
-        concurrency: 1,
-        intervalCap: 1,
-        interval: Math.ceil(60_000 / perMinute),
-        strict: true,
+      // Sliding windows with a 5% margin: calls arrive with jitter, and Telegram counts arrivals.
+      const window = Math.ceil(60_000 * 1.05);
+      const spacing = Math.ceil((options.minIntervalMs ?? 1_000) * 1.05);
+      const created: Pacer = {
+        spacing:
+          spacing > 0
+            ? new PQueue({ concurrency: 1, intervalCap: 1, interval: spacing, strict: true })
+            : new PQueue({ concurrency: 1 }),
+        budget: new PQueue({ concurrency: 1, intervalCap: perMinute, interval: window, strict: true }),
+      };
+      // Forget an idle chat only once its window has passed, or the pacing would start over.
+      created.spacing.on("idle", () => {
+        setTimeout(() => {
+          const idle = created.spacing.size === 0 && created.spacing.pending === 0;
+          if (idle && pacers.get(chatId) === created) pacers.delete(chatId);
+        }, window).unref();
       });
-      queue.on("idle", () => {
-        if (queue?.size === 0 && queue.pending === 0) queues.delete(chatId);
-      });
-      queues.set(chatId, queue);
+      pacer = created;
+      pacers.set(chatId, pacer);
     }
-    return queue;
+    return pacer;
   };
 
   const retrying = <T>(chatId: number, call: () => Promise<T>, label: string) =>
@@ -97,13 +110,15 @@ export function createOutbox(options: OutboxOptions) {
      * @throws the Bot API error once retries are exhausted, or at once for a client error.
      */
     send<T>(chatId: number, call: () => Promise<T>, label: string): Promise<T> {
-      return queueFor(chatId).add(() => retrying(chatId, call, label));
+      const pacer = pacerFor(chatId);
+      // One call at a time per chat, in order: the spacing queue waits for the budget queue.
+      return pacer.spacing.add(() => pacer.budget.add(() => retrying(chatId, call, label)));
     },
 
     /** Calls waiting or running in the chat's queue. */
     backlog(chatId: number): number {
-      const queue = queues.get(chatId);
-      return queue ? queue.size + queue.pending : 0;
+      const pacer = pacers.get(chatId);
+      return pacer ? pacer.spacing.size + pacer.spacing.pending : 0;
     },
   };
 }

@@ -1,5 +1,4 @@
 import { randomInt } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { PlanEntry, SessionUpdate, ToolCallStatus } from "@agentclientprotocol/sdk";
 import type { Telegram } from "telegraf";
 import type { Logger } from "../logger.js";
@@ -35,6 +34,8 @@ export type StreamRendererOptions = {
 /** How often the typing action is renewed until the first text shows, ms (Telegram shows it ~5 s). */
 const TYPING_INTERVAL_MS = 4_000;
 const TOOL_LINES_SHOWN = 15;
+/** How long the first progress message waits for answer text to go first, ms. */
+const PROGRESS_DELAY_MS = 1_000;
 /** First line of the progress message (tool calls, plan, thoughts). */
 export const PROGRESS_HEADER = "⚙️ Progress";
 const STATUS_ICON: Record<ToolCallStatus, string> = {
@@ -43,6 +44,8 @@ const STATUS_ICON: Record<ToolCallStatus, string> = {
   completed: "✅",
   failed: "❌",
 };
+/** Global setTimeout (not timers/promises), so fake timers in tests drive the pacing. */
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const PLAN_ICON: Record<PlanEntry["status"], string> = { pending: "☐", in_progress: "◐", completed: "☑" };
 
 type Shown = { id: number | undefined; shown: string; lastEditAt: number };
@@ -92,6 +95,8 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
   let progress: Shown | undefined;
   const tools = new Map<string, { title: string; status: ToolCallStatus }>();
   let plan: PlanEntry[] = [];
+  /** When the first tool call, plan or thought arrived, ms. */
+  let progressSince: number | undefined;
   let thought = "";
   const notices: Array<{ text: string; sent: () => void }> = [];
   const files: OutgoingFile[] = [];
@@ -246,25 +251,6 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
     }
     let waitUntil = Number.POSITIVE_INFINITY;
 
-    const progressNow = progressText();
-    if (progressNow !== "" && progress?.shown !== progressNow) {
-      const due = progress ? progress.lastEditAt + options.editIntervalMs : now;
-      if (due <= now) {
-        return {
-          run: async () => {
-            // A version that cannot be delivered is given up (logged); the next one tries again.
-            let id = progress?.id;
-            try {
-              id = await post(progress, { html: progressNow, plain: progressNow }, "progress");
-            } finally {
-              progress = { id, shown: progressNow, lastEditAt: Date.now() };
-            }
-          },
-        };
-      }
-      waitUntil = Math.min(waitUntil, due);
-    }
-
     const all = currentPages();
     const drafting = options.privateChat && options.drafts.available && !final;
     for (const [index, page] of all.entries()) {
@@ -296,6 +282,32 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
                 "could not deliver part of the answer",
               );
               answer[index] = { id: shown?.id, shown: page.html, lastEditAt: Date.now() };
+            }
+          },
+        };
+      }
+      waitUntil = Math.min(waitUntil, due);
+    }
+
+    // The progress message comes after the answer's text: before any text shows, it waits
+    // PROGRESS_DELAY_MS, so an answer that follows its tool calls at once is not held up by it.
+    const progressNow = progressText();
+    if (progressNow !== "" && progress?.shown !== progressNow) {
+      const textShown = answer.length > 0 || draft !== undefined;
+      const due = progress
+        ? progress.lastEditAt + options.editIntervalMs
+        : textShown || final
+          ? now
+          : (progressSince ?? now) + PROGRESS_DELAY_MS;
+      if (due <= now) {
+        return {
+          run: async () => {
+            // A version that cannot be delivered is given up (logged); the next one tries again.
+            let id = progress?.id;
+            try {
+              id = await post(progress, { html: progressNow, plain: progressNow }, "progress");
+            } finally {
+              progress = { id, shown: progressNow, lastEditAt: Date.now() };
             }
           },
         };
@@ -374,6 +386,7 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
         default:
           return;
       }
+      if (update.sessionUpdate !== "agent_message_chunk") progressSince ??= Date.now();
       void ensurePump();
     },
 

@@ -34,6 +34,11 @@ export async function startTestApp(options: {
     LOG_LEVEL: "debug",
     ACP_REPLAY_QUIET_MS: "100",
     AGENT_STOP_GRACE_MS: "1000",
+    // Fast pacing keeps tests quick; streaming tests set their own.
+    STREAM_EDIT_INTERVAL_MS: "200",
+    GROUP_CHAT_MESSAGES_PER_MINUTE: "600",
+    PRIVATE_CHAT_MESSAGES_PER_MINUTE: "600",
+    CHAT_MIN_INTERVAL_MS: "20",
     ...options.env,
   };
   const config = createConfig(env);

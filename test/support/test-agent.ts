@@ -10,12 +10,19 @@
  * - "sleep <ms>"                        -> waits, then answers "slept <ms>"
  * - "permission"                        -> asks session/request_permission, answers with the outcome
  * - "which model"                       -> "model: <the session's current model>"
+ * - "stream <chars> <chunks/s>"         -> <chars> of Markdown (paragraphs, code blocks) in chunks of
+ *                                          20 characters at that rate (for streaming tests and benchmarks)
+ * - "markdown"                          -> a short answer with bold, inline code and a code block
+ * - "file <name>"                       -> writes <name> in its cwd and links it (resource_link)
+ * - "outside"                           -> links a file outside its cwd
+ * - "image"                             -> answers with an image content block (a 1x1 PNG)
+ * Non-text prompt blocks are echoed as [file: name uri] / [image: mimeType].
  * - "long <n>"                          -> n characters of text, in chunks
  * - "crash"                             -> exits with code 3 in the middle of the turn
  * - anything else                       -> "echo: <text>"
  *
  * Flags: --state-dir DIR (required), --no-load, --resume, --replay-after-response, --hang-on-load,
- * --exit-on-load, --fail-load, --fork-child (leaves a child that ignores stdin closing), --no-noise
+ * --image (accepts image prompt blocks), --exit-on-load, --fail-load, --fork-child (leaves a child that ignores stdin closing), --no-noise
  * (skips the extension notification, unknown update kind, thought and tool call of every turn),
  * --models legacy|config (offers models "fast" (default) and "smart" through the legacy `models`
  * block + session/set_model, or a model config option + session/set_config_option; like some real
@@ -28,6 +35,7 @@ import path from "node:path";
 import { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as acp from "@agentclientprotocol/sdk";
+import { streamText } from "./stream-text.js";
 
 type Entry = { role: "user" | "agent"; text: string };
 type StoredSession = { cwd: string; history: Entry[] };
@@ -81,6 +89,9 @@ function answerFor(text: string, history: Entry[]): string {
   if (long) return "x".repeat(Number(long[1]));
   return `echo: ${text}`;
 }
+
+const PNG_1X1 =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
 function chunks(text: string, size: number): string[] {
   const out: string[] = [];
@@ -156,7 +167,7 @@ const app = acp
     protocolVersion: acp.PROTOCOL_VERSION,
     agentCapabilities: {
       loadSession: !flag("--no-load"),
-      promptCapabilities: { image: false, audio: false, embeddedContext: false },
+      promptCapabilities: { image: flag("--image"), audio: false, embeddedContext: false },
       sessionCapabilities: {
         ...(flag("--resume") ? { resume: {} } : {}),
         close: {},
@@ -206,7 +217,12 @@ const app = acp
       .map((block) => (block.type === "text" ? block.text : ""))
       .join("")
       .trim();
-    logEvent({ event: "prompt-start", sessionId, text });
+    const attached = params.prompt.flatMap((block) => {
+      if (block.type === "resource_link") return [`[file: ${block.name} ${block.uri}]`];
+      if (block.type === "image") return [`[image: ${block.mimeType}]`];
+      return block.type === "text" ? [] : [`[${block.type}]`];
+    });
+    logEvent({ event: "prompt-start", sessionId, text, attached });
     const update = (u: acp.SessionUpdate) =>
       client.notify(acp.methods.client.session.update, { sessionId, update: u });
 
@@ -225,7 +241,11 @@ const app = acp
     await update({ sessionUpdate: "tool_call_update", toolCallId: "t1", status: "completed" });
 
     let answer: string;
+    let chunkSize = 400;
+    let chunkDelayMs = 0;
     const sleepMatch = /^sleep (\d+)$/.exec(text);
+    const streamMatch = /^stream (\d+) (\d+)$/.exec(text);
+    const fileMatch = /^file ([\w.-]+)$/.exec(text);
     if (sleepMatch) {
       const until = Date.now() + Number(sleepMatch[1]);
       while (Date.now() < until && !cancelled.has(sessionId)) await sleep(10);
@@ -258,8 +278,35 @@ const app = acp
       }
     } else if (text === "which model") {
       answer = `model: ${currentModel.get(sessionId) ?? "fast"}`;
+    } else if (streamMatch) {
+      answer = streamText(Number(streamMatch[1]));
+      chunkSize = 20;
+      chunkDelayMs = 1000 / Number(streamMatch[2]);
+    } else if (text === "markdown") {
+      answer = "**Bold** and `a<b`\n\n```ts\nconst a = 1 < 2;\n```";
+    } else if (fileMatch) {
+      const name = fileMatch[1] as string;
+      fs.writeFileSync(path.join(stored.cwd, name), `hello from ${name}\n`);
+      await update({
+        sessionUpdate: "agent_message_chunk",
+        content: { type: "resource_link", uri: `file://${path.join(stored.cwd, name)}`, name },
+      });
+      answer = `here is ${name}`;
+    } else if (text === "outside") {
+      await update({
+        sessionUpdate: "agent_message_chunk",
+        content: { type: "resource_link", uri: "file:///etc/hostname", name: "hostname" },
+      });
+      answer = "here is a file outside";
+    } else if (text === "image") {
+      await update({
+        sessionUpdate: "agent_message_chunk",
+        content: { type: "image", mimeType: "image/png", data: PNG_1X1 },
+      });
+      answer = "here is an image";
     } else {
       answer = answerFor(text, stored.history);
+      if (attached.length > 0) answer += ` ${attached.join(" ")}`;
     }
 
     if (cancelled.delete(sessionId)) {
@@ -267,12 +314,14 @@ const app = acp
       return { stopReason: "cancelled" };
     }
     const messageId = randomUUID();
-    for (const part of chunks(answer, 400)) {
+    logEvent({ event: "first-chunk", sessionId });
+    for (const part of chunks(answer, chunkSize)) {
       await update({
         sessionUpdate: "agent_message_chunk",
         messageId,
         content: { type: "text", text: part },
       });
+      if (chunkDelayMs > 0) await sleep(chunkDelayMs);
     }
     await update({ sessionUpdate: "usage_update", used: 1234 + stored.history.length, size: 200_000 });
     stored.history.push({ role: "user", text }, { role: "agent", text: answer });
