@@ -6,10 +6,12 @@ import { createModelCatalog } from "./acp/model-catalog.js";
 import { type Config, SECRET_ENV_NAMES } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { createSessionStore, type SessionStore } from "./db/session-store.js";
+import { createTurnJournal } from "./db/turn-journal.js";
+import { createUpdateLog } from "./db/update-log.js";
 import { createHttpApp } from "./http/server.js";
 import type { Logger } from "./logger.js";
 import { createRunner, type Runner } from "./runner.js";
-import { createBot } from "./telegram/bot.js";
+import { type BotHandle, createBot } from "./telegram/bot.js";
 import { BOT_COMMANDS } from "./telegram/commands.js";
 
 /** Thrown by `start()` for a problem the operator must fix; the message is one line. */
@@ -20,22 +22,32 @@ export class StartupError extends Error {
 /** Update kinds the bot handles (Bot API setWebhook `allowed_updates`). */
 export const ALLOWED_UPDATES = ["message", "callback_query"] as const;
 
+/** How often idle sessions are expired when SESSION_TTL_DAYS is set, ms. */
+const TTL_SWEEP_INTERVAL_MS = 24 * 60 * 60 * 1000;
+
 /**
- * The composition root: wires config, database, session store, ACP client, runner, Telegraf bot and
- * the Hono server. `start()` fails fast (missing agent binary, unusable database, token rejected by
- * getMe) and resolves with the bound port; `stop()` stops accepting updates, waits for running and
- * queued turns, and closes the database.
+ * The composition root: wires config, database (sessions, turn journal, seen updates), ACP client,
+ * runner, Telegraf bot and the Hono server. `start()` fails fast (missing agent binary, unusable
+ * database, token rejected by getMe), recovers turns a crash interrupted, and resolves with the
+ * bound port; `stop()` is the graceful shutdown (503 to new webhook calls, running turns get
+ * SHUTDOWN_GRACE_MS, then are interrupted; the database closes cleanly).
  */
 export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger: Logger }) {
   const { logger } = deps;
   let server: ServerType | undefined;
   let runner: Runner | undefined;
   let store: SessionStore | undefined;
+  let bot: BotHandle | undefined;
+  let accepting = false;
+  let ttlTimer: NodeJS.Timeout | undefined;
 
   return {
     async start(): Promise<{ port: number }> {
       resolveAgentExecutable(config.agent.argv[0], deps.env);
-      store = createSessionStore(openDatabase(config.databasePath));
+      const database = openDatabase(config.databasePath);
+      store = createSessionStore(database);
+      const journal = createTurnJournal(database.db);
+      const updateLog = createUpdateLog(database.db);
       try {
         fs.mkdirSync(config.workspaceBasePath, { recursive: true, mode: 0o700 });
         fs.accessSync(config.workspaceBasePath, fs.constants.W_OK);
@@ -56,13 +68,16 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
       const models = createModelCatalog({ acpClient, logger });
       runner = createRunner({
         store,
+        journal,
         acpClient,
         workspaceBasePath: config.workspaceBasePath,
         permissionMode: config.permissions.mode,
+        maxConcurrentTurns: config.turns.maxConcurrent,
+        turnTimeoutMs: config.turns.timeoutMs,
         onModels: (offer) => models.remember(offer),
         logger,
       });
-      const bot = createBot({
+      bot = createBot({
         botToken: config.telegram.botToken,
         apiRoot: config.telegram.apiRoot,
         allowedUserIds: config.allowedUserIds,
@@ -75,24 +90,41 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
         inputDebounceMs: config.inputDebounceMs,
         logger,
       });
+      const { telegraf } = bot;
       try {
-        bot.botInfo = await bot.telegram.getMe();
+        telegraf.botInfo = await telegraf.telegram.getMe();
       } catch (err) {
         throw new StartupError(
           `Telegram getMe failed (check TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT): ${redact(err, config)}`,
         );
       }
-      await bot.telegram.setMyCommands(BOT_COMMANDS).catch((err: unknown) => {
+      await telegraf.telegram.setMyCommands(BOT_COMMANDS).catch((err: unknown) => {
         logger.warn({ err }, "setMyCommands failed: Telegram's command menu may be out of date");
       });
       if (config.allowedUserIds.size === 0) {
         logger.warn("ALLOWED_USER_IDS is empty: the bot will answer nobody");
       }
+      const expire = () => {
+        const removed = store?.expireIdle(config.sessionTtlDays) ?? [];
+        if (removed.length > 0) logger.info({ removed: removed.length }, "expired idle sessions");
+      };
+      if (config.sessionTtlDays > 0) {
+        expire();
+        ttlTimer = setInterval(expire, TTL_SWEEP_INTERVAL_MS);
+        ttlTimer.unref();
+      }
 
       const http = createHttpApp({
         webhookPath: config.http.webhookPath,
         webhookSecret: config.telegram.webhookSecret,
-        dispatch: (update) => bot.handleUpdate(update),
+        isAccepting: () => accepting,
+        dispatch: async (update) => {
+          if (!updateLog.firstSeen(update.update_id)) {
+            logger.info({ update_id: update.update_id }, "update seen before; not processed again");
+            return;
+          }
+          await telegraf.handleUpdate(update);
+        },
         logger,
       });
       const port = await new Promise<number>((resolve, reject) => {
@@ -105,11 +137,15 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
           ),
         );
       });
+      accepting = true;
+
+      // Turns a crash (or the last shutdown) interrupted: tell their topics, with a Retry button.
+      await bot.announceInterrupted(journal.recoverInterrupted(), (id) => journal.markInterruptNotified(id));
 
       if (config.telegram.publicUrl) {
         const url = new URL(config.http.webhookPath, config.telegram.publicUrl).toString();
         try {
-          await bot.telegram.setWebhook(url, {
+          await telegraf.telegram.setWebhook(url, {
             secret_token: config.telegram.webhookSecret,
             allowed_updates: [...ALLOWED_UPDATES],
           });
@@ -119,7 +155,12 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
         logger.info({ url }, "webhook registered");
       }
       logger.info(
-        { host: config.http.host, port, webhookPath: config.http.webhookPath, bot: bot.botInfo.username },
+        {
+          host: config.http.host,
+          port,
+          webhookPath: config.http.webhookPath,
+          bot: telegraf.botInfo.username,
+        },
         "tg-acp is listening",
       );
       return { port };
@@ -130,17 +171,24 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
       await runner?.idle();
     },
 
-    /** Stops the HTTP server, waits for all turns, closes the database. Safe to call after a failed start. */
+    /**
+     * Graceful shutdown: new webhook calls get 503, parts of long messages still being joined are
+     * submitted, running turns get SHUTDOWN_GRACE_MS and are then interrupted (journalled, offered
+     * for retry at the next start), the HTTP server and the database close. Safe after a failed start.
+     */
     async stop(): Promise<void> {
+      accepting = false;
+      clearInterval(ttlTimer);
+      bot?.flushInput();
+      await runner?.shutdown(config.turns.shutdownGraceMs);
       const closing = server;
       server = undefined;
       if (closing) {
         await new Promise<void>((resolve) => {
           closing.close(() => resolve());
-          if ("closeIdleConnections" in closing) closing.closeIdleConnections();
+          if ("closeAllConnections" in closing) closing.closeAllConnections();
         });
       }
-      await runner?.idle();
       store?.close();
       store = undefined;
     },

@@ -50,6 +50,10 @@ const envSchema = z.object({
   INPUT_DEBOUNCE_MS: z.coerce.number().int().min(0).default(1_000),
   TELEGRAM_RETRIES: z.coerce.number().int().min(0).max(20).default(8),
   CHAT_MIN_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
+  MAX_CONCURRENT_TURNS: z.coerce.number().int().min(1).max(64).default(4),
+  TURN_TIMEOUT_MS: positiveMs(30 * 60_000),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(20_000),
+  SESSION_TTL_DAYS: z.coerce.number().min(0).default(0),
 });
 
 /**
@@ -99,6 +103,16 @@ export type Config = {
     /** Least time between two Bot API calls to one chat, ms. */
     chatMinIntervalMs: number;
   };
+  turns: {
+    /** At most this many agent processes at once, across all topics. */
+    maxConcurrent: number;
+    /** A turn running longer is cancelled, ms. */
+    timeoutMs: number;
+    /** On SIGTERM/SIGINT, how long running turns may finish before they are interrupted, ms. */
+    shutdownGraceMs: number;
+  };
+  /** Sessions idle longer are removed with their journal (0 = keep forever), days. */
+  sessionTtlDays: number;
   /** Parts of a long pasted message (Telegram splits at 4096) arriving within this window form one prompt, ms. */
   inputDebounceMs: number;
   /** Telegram user ids allowed to use the bot; empty means nobody. */
@@ -163,6 +177,12 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
       chatMinIntervalMs: e.CHAT_MIN_INTERVAL_MS,
     },
     inputDebounceMs: e.INPUT_DEBOUNCE_MS,
+    turns: {
+      maxConcurrent: e.MAX_CONCURRENT_TURNS,
+      timeoutMs: e.TURN_TIMEOUT_MS,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    },
+    sessionTtlDays: e.SESSION_TTL_DAYS,
     allowedUserIds: parseUserIds(e.ALLOWED_USER_IDS),
     logLevel: e.LOG_LEVEL,
   };

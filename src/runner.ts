@@ -5,6 +5,7 @@ import type {
   RequestPermissionResponse,
   SessionUpdate,
 } from "@agentclientprotocol/sdk";
+import PQueue from "p-queue";
 import {
   type AcpClient,
   AgentTurnError,
@@ -16,6 +17,7 @@ import {
 import type { AgentModels } from "./acp/models.js";
 import { toolLabel } from "./acp/tool-label.js";
 import type { SessionStore, TopicKey } from "./db/session-store.js";
+import type { TurnJournal } from "./db/turn-journal.js";
 import type { Logger } from "./logger.js";
 import { ensureWorkspace, workspacePathFor } from "./workspace.js";
 
@@ -23,6 +25,7 @@ import { ensureWorkspace, workspacePathFor } from "./workspace.js";
 export type TurnOutcome =
   | { kind: "answered"; result: TurnResult }
   | { kind: "cancelled" }
+  | { kind: "interrupted" }
   | { kind: "failed"; reason: string };
 
 /**
@@ -47,7 +50,19 @@ export type TurnView = {
 };
 
 /** One prompt for the agent of a topic key, with the files that go with it. */
-export type TurnJob = { key: TopicKey; prompt: ContentBlock[]; attachments?: Attachment[]; view: TurnView };
+export type TurnJob = {
+  key: TopicKey;
+  prompt: ContentBlock[];
+  attachments?: Attachment[];
+  /** The Update that carried the prompt (journalled). */
+  updateId?: number;
+  /** The interrupted turn this one retries (journalled). */
+  retryOf?: number;
+  view: TurnView;
+};
+
+/** Why a running turn was aborted: /cancel, TURN_TIMEOUT_MS, or a shutdown. */
+type AbortReason = "user" | "timeout" | "shutdown";
 
 /** How the agent's permission requests are answered (PERMISSION_MODE). */
 export type PermissionMode = "ask" | "allow" | "deny";
@@ -71,11 +86,11 @@ export type TopicStatus = {
   last: LastTurn | undefined;
 };
 
-type Queued = { job: TurnJob; settle: () => void };
+type Queued = { job: TurnJob; turnId: number; settle: () => void };
 type KeyState = {
   /** True while a pump works through the queue (set and cleared synchronously with the queue check). */
   pumping: boolean;
-  running?: { startedAt: number; abort: AbortController };
+  running?: { startedAt: number; abort: (reason: AbortReason) => void };
   queue: Queued[];
   last?: LastTurn;
 };
@@ -90,15 +105,23 @@ export type Runner = ReturnType<typeof createRunner>;
 /** Creates the runner; see {@link Runner}. */
 export function createRunner(deps: {
   store: SessionStore;
+  journal: TurnJournal;
   acpClient: AcpClient;
   workspaceBasePath: string;
   permissionMode: PermissionMode;
+  /** At most this many agent processes at once, across all keys (MAX_CONCURRENT_TURNS). */
+  maxConcurrentTurns: number;
+  /** A turn running longer is cancelled (session/cancel, then the process is ended), ms. */
+  turnTimeoutMs: number;
   /** Called with every model offer an agent makes (to keep the /model catalog fresh). */
   onModels?: (models: AgentModels) => void;
   logger: Logger;
 }) {
-  const { store, acpClient, logger } = deps;
+  const { store, journal, acpClient, logger } = deps;
   const states = new Map<string, KeyState>();
+  /** Agent slots across all keys; turns beyond the cap wait here in order. */
+  const slots = new PQueue({ concurrency: deps.maxConcurrentTurns });
+  let draining = false;
   const stateOf = (key: TopicKey) => {
     const id = keyId(key);
     let state = states.get(id);
@@ -152,11 +175,47 @@ export function createRunner(deps: {
     return response;
   }
 
-  async function runJob(job: TurnJob, state: KeyState): Promise<void> {
-    const log = logger.child({ topic: job.key });
+  async function runJob(job: TurnJob, turnId: number, state: KeyState): Promise<void> {
+    const log = logger.child({ topic: job.key, turnId });
+    if (slots.pending >= deps.maxConcurrentTurns) {
+      void job.view.notice(
+        `⏳ ${deps.maxConcurrentTurns} turns are running; yours is queued with ${slots.size} ahead.`,
+      );
+    }
+    // Until the turn has a slot, /cancel and a shutdown only mark it.
+    let abortedWhileWaiting: AbortReason | undefined;
+    state.running = {
+      startedAt: Date.now(),
+      abort: (reason) => {
+        abortedWhileWaiting ??= reason;
+      },
+    };
+    await slots.add(async () => {
+      if (abortedWhileWaiting !== undefined) {
+        const outcome = abortedOutcome(abortedWhileWaiting, deps.turnTimeoutMs);
+        journal.drop(turnId, outcome.kind === "interrupted" ? "interrupted" : "cancelled");
+        state.running = undefined;
+        await job.view.finish(outcome);
+        return;
+      }
+      if (!journal.start(turnId)) return;
+      await runTurn(job, turnId, state, log);
+    });
+  }
+
+  async function runTurn(job: TurnJob, turnId: number, state: KeyState, log: Logger): Promise<void> {
     const startedAt = Date.now();
     const abort = new AbortController();
-    state.running = { startedAt, abort };
+    let abortReason: AbortReason | undefined;
+    state.running = {
+      startedAt,
+      abort: (reason) => {
+        abortReason ??= reason;
+        abort.abort(reason);
+      },
+    };
+    const timer = setTimeout(() => state.running?.abort("timeout"), deps.turnTimeoutMs);
+    timer.unref();
     let outcome: TurnOutcome;
     let delivered: Promise<void> | undefined;
     try {
@@ -183,12 +242,19 @@ export function createRunner(deps: {
           onPermission: (request, signal) => decidePermission(job, request, signal),
           // The answer goes out while the agent process is still being ended.
           onResult: (done) => {
-            delivered = job.view.finish({ kind: "answered", result: done });
+            delivered = job.view.finish(outcomeOf(done, abortReason, deps.turnTimeoutMs));
           },
         },
       );
       store.upsert(job.key, result.sessionId, cwd);
-      outcome = { kind: "answered", result };
+      outcome = outcomeOf(result, abortReason, deps.turnTimeoutMs);
+      const journalState =
+        outcome.kind === "answered" ? "completed" : outcome.kind === "failed" ? "failed" : outcome.kind;
+      journal.finish(turnId, journalState, {
+        answer: result.text,
+        stopReason: result.stopReason,
+        ...(outcome.kind === "failed" ? { error: outcome.reason } : {}),
+      });
       state.last = {
         stopReason: result.stopReason,
         durationMs: Date.now() - startedAt,
@@ -205,21 +271,27 @@ export function createRunner(deps: {
         "turn completed",
       );
     } catch (err) {
-      if (err instanceof TurnCancelledError) {
-        outcome = { kind: "cancelled" };
-        log.info("turn cancelled before its prompt started");
+      if (err instanceof TurnCancelledError || abortReason !== undefined) {
+        outcome = abortedOutcome(abortReason ?? "user", deps.turnTimeoutMs);
+        log.info(
+          { reason: abortReason, err: err instanceof TurnCancelledError ? undefined : err },
+          "turn aborted",
+        );
       } else {
         const reason =
           err instanceof AgentTurnError ? err.message : "an internal error occurred (see the bot's log)";
         outcome = { kind: "failed", reason };
         log.error({ err }, "turn failed");
       }
+      const journalState = outcome.kind === "answered" ? "completed" : outcome.kind;
+      journal.finish(turnId, journalState, outcome.kind === "failed" ? { error: outcome.reason } : {});
       state.last = {
-        stopReason: outcome.kind === "cancelled" ? "cancelled" : "failed",
+        stopReason: outcome.kind === "failed" ? "failed" : outcome.kind,
         durationMs: Date.now() - startedAt,
         finishedAt: new Date(),
       };
     } finally {
+      clearTimeout(timer);
       state.running = undefined;
     }
     await (delivered ?? job.view.finish(outcome));
@@ -233,13 +305,24 @@ export function createRunner(deps: {
         return;
       }
       try {
-        await runJob(next.job, state);
+        await runJob(next.job, next.turnId, state);
       } catch (err) {
         logger.error({ err, topic: next.job.key }, "turn runner failed");
       } finally {
         next.settle();
       }
     }
+  }
+
+  /** Drops a key's queued turns, journalling them as `state`. */
+  function dropQueued(state: KeyState, as: "cancelled" | "interrupted"): number {
+    const dropped = state.queue.splice(0);
+    for (const item of dropped) {
+      journal.drop(item.turnId, as);
+      if (as === "interrupted") void item.job.view.finish({ kind: "interrupted" });
+      item.settle();
+    }
+    return dropped.length;
   }
 
   return {
@@ -249,7 +332,18 @@ export function createRunner(deps: {
      */
     enqueue(job: TurnJob): Promise<void> {
       const state = stateOf(job.key);
-      const done = new Promise<void>((settle) => state.queue.push({ job, settle }));
+      store.touch(job.key);
+      const turnId = journal.create(job.key, promptText(job.prompt), {
+        ...(job.updateId !== undefined ? { updateId: job.updateId } : {}),
+        ...(job.attachments ? { attachments: job.attachments } : {}),
+        ...(job.retryOf !== undefined ? { retryOf: job.retryOf } : {}),
+      });
+      if (draining) {
+        journal.drop(turnId, "interrupted");
+        void job.view.finish({ kind: "interrupted" });
+        return Promise.resolve();
+      }
+      const done = new Promise<void>((settle) => state.queue.push({ job, turnId, settle }));
       if (!state.pumping) {
         state.pumping = true;
         void pump(state);
@@ -264,11 +358,52 @@ export function createRunner(deps: {
     cancel(key: TopicKey): { cancelledRunning: boolean; dropped: number } {
       const state = states.get(keyId(key));
       if (!state) return { cancelledRunning: false, dropped: 0 };
-      const dropped = state.queue.splice(0);
-      for (const item of dropped) item.settle();
+      const dropped = dropQueued(state, "cancelled");
       const running = state.running;
-      running?.abort.abort();
-      return { cancelledRunning: running !== undefined, dropped: dropped.length };
+      running?.abort("user");
+      return { cancelledRunning: running !== undefined, dropped };
+    },
+
+    /**
+     * Graceful shutdown: takes no new turns, lets running ones finish for up to `graceMs`, then
+     * cancels them and drops the queued ones, all journalled as interrupted (offered for retry on
+     * the next start). Resolves when every turn is over.
+     */
+    async shutdown(graceMs: number): Promise<void> {
+      draining = true;
+      const finished = this.idle();
+      const inTime = await Promise.race([
+        finished.then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), graceMs).unref()),
+      ]);
+      if (!inTime) {
+        logger.warn({ graceMs }, "turns still running after the shutdown grace period; interrupting them");
+        for (const state of states.values()) {
+          dropQueued(state, "interrupted");
+          state.running?.abort("shutdown");
+        }
+      }
+      await finished;
+    },
+
+    /**
+     * Runs an interrupted turn's prompt again (the Retry button), as a new turn of the same key.
+     * Returns why it cannot be retried, or undefined when it was queued.
+     */
+    retry(turnId: number, userId: number, view: TurnView): string | undefined {
+      const turn = journal.get(turnId);
+      if (turn?.state !== "interrupted") return "This turn cannot be retried.";
+      if (turn.userId !== userId) return "Only the user whose prompt this was can retry it.";
+      if (journal.retryOf(turnId)) return "This turn was already retried.";
+      const key = { chatId: turn.chatId, threadId: turn.threadId, userId: turn.userId };
+      void this.enqueue({
+        key,
+        prompt: [{ type: "text", text: turn.prompt }],
+        ...(turn.attachments ? { attachments: turn.attachments } : {}),
+        retryOf: turnId,
+        view,
+      });
+      return undefined;
     },
 
     /**
@@ -308,6 +443,34 @@ export function createRunner(deps: {
       }
     },
   };
+}
+
+/** The outcome of a finished prompt, given why (if at all) the turn was aborted. */
+function outcomeOf(result: TurnResult, reason: AbortReason | undefined, timeoutMs: number): TurnOutcome {
+  if (result.stopReason === "cancelled" && reason !== undefined && reason !== "user") {
+    return abortedOutcome(reason, timeoutMs);
+  }
+  return { kind: "answered", result };
+}
+
+function abortedOutcome(reason: AbortReason, timeoutMs: number): TurnOutcome {
+  if (reason === "timeout") {
+    return {
+      kind: "failed",
+      reason: `the turn took longer than ${formatDuration(timeoutMs)} and was cancelled`,
+    };
+  }
+  return reason === "shutdown" ? { kind: "interrupted" } : { kind: "cancelled" };
+}
+
+function formatDuration(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** The text of a prompt's text blocks, for the journal. */
+function promptText(prompt: ContentBlock[]): string {
+  return prompt.map((block) => (block.type === "text" ? block.text : "")).join("\n");
 }
 
 function keyId(key: TopicKey): string {

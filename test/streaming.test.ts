@@ -8,7 +8,6 @@ import { FIXTURE_USER_ID, privateTextUpdate, topicTextUpdate } from "./support/u
 const h = useBotHarness();
 const T = 2391;
 
-
 describe("streaming through the webhook", () => {
   it("streams into the topic with paced edits, continues past 3900 characters, and loses no text", async () => {
     const bot = await h.start({ env: { STREAM_EDIT_INTERVAL_MS: "300" } });

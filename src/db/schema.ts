@@ -1,5 +1,5 @@
 import { type InferSelectModel, sql } from "drizzle-orm";
-import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
  * One row per topic key (chat, forum topic, user): the ACP session, its workspace and the chosen model.
@@ -17,6 +17,8 @@ export const sessions = sqliteTable(
     /** Absolute path of the agent's cwd for this key. */
     workspacePath: text("workspace_path"),
     model: text("model").notNull().default("auto"),
+    /** When the key last sent a prompt (ISO 8601, UTC); SESSION_TTL_DAYS counts from here. */
+    lastActivityAt: text("last_activity_at"),
     /** ISO 8601 (UTC). */
     createdAt: text("created_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`),
     /** ISO 8601 (UTC). */
@@ -45,3 +47,59 @@ export const permissionGrants = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.chatId, t.threadId, t.userId, t.toolKind] })],
 );
+
+/** States of a turn in the journal; changes are compare-and-set (the seeds' state transitions). */
+export const TURN_STATES = ["queued", "running", "completed", "failed", "cancelled", "interrupted"] as const;
+/** One of {@link TURN_STATES}. */
+export type TurnState = (typeof TURN_STATES)[number];
+
+/**
+ * The turn journal: every prompt, its answer and how it ended. Survives crashes (turns a crash left
+ * queued or running become interrupted at start-up) and is the conversation history Drizzle Studio
+ * shows.
+ */
+export const turns = sqliteTable(
+  "turns",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    chatId: integer("chat_id").notNull(),
+    threadId: integer("thread_id").notNull(),
+    userId: integer("user_id").notNull(),
+    /** The Telegram Update that carried the prompt; null for a retry. */
+    updateId: integer("update_id"),
+    prompt: text("prompt").notNull(),
+    /** Files that went with the prompt (JSON array of {path, name, mimeType, size}). */
+    attachments: text("attachments", { mode: "json" }).$type<
+      Array<{ path: string; name: string; mimeType: string; size: number }>
+    >(),
+    /** The turn this one retries (after an interruption). */
+    retryOf: integer("retry_of"),
+    /** The agent's final answer text. */
+    answer: text("answer"),
+    state: text("state", { enum: TURN_STATES }).notNull().default("queued"),
+    /** ACP stop reason of a completed turn. */
+    stopReason: text("stop_reason"),
+    /** One line on why the turn failed or was interrupted. */
+    error: text("error"),
+    /** Whether the topic was told of the interruption (interrupted turns only). */
+    interruptNotified: integer("interrupt_notified", { mode: "boolean" }).notNull().default(false),
+    /** ISO 8601 (UTC). */
+    createdAt: text("created_at").notNull(),
+    startedAt: text("started_at"),
+    finishedAt: text("finished_at"),
+  },
+  (t) => [
+    index("turns_key_idx").on(t.chatId, t.threadId, t.userId, t.id),
+    index("turns_state_idx").on(t.state),
+  ],
+);
+
+/** A row of {@link turns}. */
+export type TurnRow = InferSelectModel<typeof turns>;
+
+/** Update ids already handled (a bounded window), so a re-sent webhook call is not processed twice. */
+export const seenUpdates = sqliteTable("seen_updates", {
+  updateId: integer("update_id").primaryKey(),
+  /** ISO 8601 (UTC). */
+  seenAt: text("seen_at").notNull(),
+});

@@ -1,6 +1,6 @@
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { OpenDatabase } from "./database.js";
-import { permissionGrants, type SessionRow, sessions } from "./schema.js";
+import { permissionGrants, type SessionRow, sessions, turns } from "./schema.js";
 
 /** Identifies one conversation: a user in a forum topic of a chat (`threadId` 0 = no topic). */
 export type TopicKey = { chatId: number; threadId: number; userId: number };
@@ -101,6 +101,53 @@ export function createSessionStore(database: OpenDatabase, now: () => Date = () 
         )
         .get();
       return hit !== undefined;
+    },
+
+    /** Records that the key just sent a prompt (last_activity_at), creating its row if needed. */
+    touch(key: TopicKey): void {
+      const at = now().toISOString();
+      db.insert(sessions)
+        .values({ ...key, lastActivityAt: at, createdAt: at, updatedAt: at })
+        .onConflictDoUpdate({ target, set: { lastActivityAt: at } })
+        .run();
+    },
+
+    /**
+     * Removes the rows of keys idle for more than `ttlDays` (last activity, or last update when
+     * there was none), with their journal entries and permission grants. Workspace files stay.
+     * Returns the keys removed.
+     */
+    expireIdle(ttlDays: number): TopicKey[] {
+      const cutoff = new Date(now().getTime() - ttlDays * 86_400_000).toISOString();
+      const idle = db
+        .select({ chatId: sessions.chatId, threadId: sessions.threadId, userId: sessions.userId })
+        .from(sessions)
+        .where(sql`coalesce(${sessions.lastActivityAt}, ${sessions.updatedAt}) < ${cutoff}`)
+        .all();
+      database.sqlite.transaction(() => {
+        for (const key of idle) {
+          db.delete(sessions).where(byKey(key)).run();
+          db.delete(turns)
+            .where(
+              and(
+                eq(turns.chatId, key.chatId),
+                eq(turns.threadId, key.threadId),
+                eq(turns.userId, key.userId),
+              ),
+            )
+            .run();
+          db.delete(permissionGrants)
+            .where(
+              and(
+                eq(permissionGrants.chatId, key.chatId),
+                eq(permissionGrants.threadId, key.threadId),
+                eq(permissionGrants.userId, key.userId),
+              ),
+            )
+            .run();
+        }
+      })();
+      return idle;
     },
 
     /** Closes the underlying database connection. */

@@ -11,11 +11,14 @@ export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
  * The HTTP side: `POST <webhookPath>` receives Telegram webhook calls (Bot API setWebhook), checks
  * X-Telegram-Bot-Api-Secret-Token in constant time (401 when missing or wrong), answers 400 to a
  * body that is not JSON, 413 over {@link MAX_WEBHOOK_BODY_BYTES}, and otherwise 200 at once, handing
- * the Update to `dispatch` without waiting for it. `GET /healthz` answers 200.
+ * the Update to `dispatch` without waiting for it; while not accepting (shutdown) it answers 503.
+ * `GET /healthz` answers 200.
  */
 export function createHttpApp(deps: {
   webhookPath: string;
   webhookSecret: string;
+  /** False while the bot starts or shuts down: webhook calls then get 503 and Telegram retries them later. */
+  isAccepting?: () => boolean;
   dispatch: (update: Update) => Promise<void>;
   logger: Logger;
 }): Hono {
@@ -37,6 +40,10 @@ export function createHttpApp(deps: {
         );
         return c.text("unauthorized", 401);
       }
+      return next();
+    },
+    async (c, next) => {
+      if (deps.isAccepting && !deps.isAccepting()) return c.text("shutting down", 503);
       return next();
     },
     bodyLimit({ maxSize: MAX_WEBHOOK_BODY_BYTES, onError: (c) => c.text("payload too large", 413) }),

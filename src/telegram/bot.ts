@@ -3,6 +3,7 @@ import { type Context, Telegraf } from "telegraf";
 import { message } from "telegraf/filters";
 import type { Attachment } from "../acp/acp-client.js";
 import type { ModelCatalog } from "../acp/model-catalog.js";
+import type { TurnRow } from "../db/schema.js";
 import type { SessionStore } from "../db/session-store.js";
 import type { Logger } from "../logger.js";
 import type { Runner } from "../runner.js";
@@ -30,6 +31,22 @@ const UNSUPPORTED_CONTENT = [
 
 /** Below Telegram's 4096: room for the formatting that the last edit adds. */
 const STREAM_PAGE_LIMIT = 3_900;
+/** Longest prompt passed to the agent, in characters. */
+export const MAX_PROMPT_CHARS = 100_000;
+/** callback_data prefix of the Retry button under an interrupted turn: `r:<turn id>`. */
+export const RETRY_CALLBACK_PREFIX = "r:";
+
+/** The bot and what the composition root needs from it besides the Telegraf instance. */
+export type BotHandle = {
+  telegraf: Telegraf;
+  /**
+   * Tells each interrupted turn's topic that it was interrupted, with a Retry button; calls
+   * `notified` for each turn whose message went out.
+   */
+  announceInterrupted(turns: TurnRow[], notified: (turnId: number) => void): Promise<void>;
+  /** Submits the parts of long messages still being joined (shutdown). */
+  flushInput(): void;
+};
 
 /** Streaming and pacing settings (see Config.streaming). */
 export type StreamingOptions = {
@@ -60,7 +77,7 @@ export function createBot(deps: {
   streaming: StreamingOptions;
   inputDebounceMs: number;
   logger: Logger;
-}): Telegraf {
+}): BotHandle {
   const { logger, runner } = deps;
   const bot = new Telegraf(deps.botToken, {
     telegram: { apiRoot: deps.apiRoot, webhookReply: false },
@@ -133,6 +150,23 @@ export function createBot(deps: {
     if (refusal) await ctx.reply(refusal);
   });
 
+  const viewFor = (chatId: number, messageThreadId: number | undefined, ownerUserId: number) =>
+    createStreamRenderer({
+      telegram: bot.telegram,
+      outbox,
+      chatId,
+      messageThreadId,
+      ownerUserId,
+      // Private chats have the user's (positive) id; groups negative ones.
+      privateChat: chatId > 0,
+      drafts,
+      editIntervalMs: deps.streaming.editIntervalMs,
+      pageLimit: STREAM_PAGE_LIMIT,
+      showThoughts: deps.streaming.showThoughts,
+      prompts,
+      logger,
+    });
+
   const startTurn = (
     ctx: Context,
     topic: MessageTopic,
@@ -141,27 +175,39 @@ export function createBot(deps: {
   ) => {
     const chat = ctx.chat;
     if (!chat) return;
+    const length = prompt.reduce((n, block) => n + (block.type === "text" ? block.text.length : 0), 0);
+    if (length > MAX_PROMPT_CHARS) {
+      void ctx
+        .reply(
+          `This prompt has ${length.toLocaleString("en")} characters; the limit is ${MAX_PROMPT_CHARS.toLocaleString("en")}. Send it as a document instead.`,
+        )
+        .catch((err: unknown) => logger.error({ err }, "could not refuse an oversized prompt"));
+      return;
+    }
     logger.info({ update_id: ctx.update.update_id, topic: topic.key }, "prompt queued");
     void runner.enqueue({
       key: topic.key,
       prompt,
       ...(attachments ? { attachments } : {}),
-      view: createStreamRenderer({
-        telegram: ctx.telegram,
-        outbox,
-        chatId: chat.id,
-        messageThreadId: topic.messageThreadId,
-        ownerUserId: topic.key.userId,
-        privateChat: chat.type === "private",
-        drafts,
-        editIntervalMs: deps.streaming.editIntervalMs,
-        pageLimit: STREAM_PAGE_LIMIT,
-        showThoughts: deps.streaming.showThoughts,
-        prompts,
-        logger,
-      }),
+      updateId: ctx.update.update_id,
+      view: viewFor(chat.id, topic.messageThreadId, topic.key.userId),
     });
   };
+
+  bot.action(new RegExp(`^${RETRY_CALLBACK_PREFIX}\\d+$`), async (ctx) => {
+    const data = "data" in ctx.callbackQuery ? ctx.callbackQuery.data : "";
+    const turnId = Number(data.slice(RETRY_CALLBACK_PREFIX.length));
+    const message = ctx.callbackQuery.message;
+    if (!message) return ctx.answerCbQuery("This message is too old.", { show_alert: true });
+    const messageThreadId =
+      "is_topic_message" in message && message.is_topic_message ? message.message_thread_id : undefined;
+    const refusal = runner.retry(turnId, ctx.from.id, viewFor(message.chat.id, messageThreadId, ctx.from.id));
+    if (refusal) return ctx.answerCbQuery(refusal, { show_alert: true });
+    await ctx.answerCbQuery("Retrying");
+    await ctx
+      .editMessageReplyMarkup({ inline_keyboard: [] })
+      .catch((err: unknown) => logger.debug({ err }, "could not remove the Retry button"));
+  });
 
   bot.on(message("text"), (ctx) => {
     const topic = topicOf(ctx.message);
@@ -222,5 +268,32 @@ export function createBot(deps: {
     );
   });
 
-  return bot;
+  return {
+    telegraf: bot,
+    flushInput: () => intake.flushAll(),
+    async announceInterrupted(turns, notified) {
+      for (const turn of turns) {
+        const preview = turn.prompt.length > 200 ? `${turn.prompt.slice(0, 200)}…` : turn.prompt;
+        const text = `⚠️ The bot stopped before it finished this prompt:\n«${preview}»`;
+        try {
+          await outbox.send(
+            turn.chatId,
+            () =>
+              bot.telegram.sendMessage(turn.chatId, text, {
+                ...(turn.threadId === 0 ? {} : { message_thread_id: turn.threadId }),
+                reply_markup: {
+                  inline_keyboard: [
+                    [{ text: "🔁 Retry", callback_data: `${RETRY_CALLBACK_PREFIX}${turn.id}` }],
+                  ],
+                },
+              }),
+            "interrupted turn",
+          );
+          notified(turn.id);
+        } catch (err) {
+          logger.error({ err, turnId: turn.id }, "could not tell a topic about its interrupted turn");
+        }
+      }
+    },
+  };
 }

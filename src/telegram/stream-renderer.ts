@@ -59,6 +59,8 @@ export function outcomeNote(outcome: TurnOutcome, hasText: boolean): string | un
   switch (outcome.kind) {
     case "cancelled":
       return "⏹ Cancelled.";
+    case "interrupted":
+      return "⏹ Interrupted: the bot is shutting down. You can retry this prompt when it is back.";
     case "failed":
       return `⚠️ The agent could not answer: ${outcome.reason}.`;
     case "answered": {

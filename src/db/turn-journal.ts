@@ -1,0 +1,127 @@
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import type { Attachment } from "../acp/acp-client.js";
+import type { Db } from "./database.js";
+import { type TurnRow, type TurnState, turns } from "./schema.js";
+import type { TopicKey } from "./session-store.js";
+
+/** What a finished turn records. */
+export type TurnEnd = { answer?: string; stopReason?: string; error?: string };
+
+/**
+ * The `turns` table: one row per prompt, whose state moves queued → running → completed | failed |
+ * cancelled, or to interrupted when the bot stops or crashes under it. Every change is a
+ * compare-and-set (UPDATE ... WHERE state = expected, the seeds' state-transition pattern): a change
+ * from a state the row is no longer in does nothing and says so.
+ */
+export type TurnJournal = ReturnType<typeof createTurnJournal>;
+
+/** Creates the journal on the app's database; `now` gives timestamps (ISO 8601). */
+export function createTurnJournal(db: Db, now: () => Date = () => new Date()) {
+  const at = () => now().toISOString();
+
+  /** Moves `id` from one of `from` to `to` (setting `set` too); true when the row was in `from`. */
+  const transition = (id: number, from: TurnState[], to: TurnState, set: Partial<TurnRow> = {}): boolean =>
+    db
+      .update(turns)
+      .set({ ...set, state: to })
+      .where(and(eq(turns.id, id), inArray(turns.state, from)))
+      .run().changes === 1;
+
+  return {
+    /** Records a new prompt as queued; returns its id. */
+    create(
+      key: TopicKey,
+      prompt: string,
+      options: { updateId?: number; attachments?: Attachment[]; retryOf?: number } = {},
+    ): number {
+      const row = db
+        .insert(turns)
+        .values({
+          ...key,
+          prompt,
+          updateId: options.updateId ?? null,
+          attachments: options.attachments ?? null,
+          retryOf: options.retryOf ?? null,
+          createdAt: at(),
+        })
+        .returning({ id: turns.id })
+        .get();
+      return row.id;
+    },
+
+    /** queued → running; false when the turn was cancelled or interrupted meanwhile. */
+    start(id: number): boolean {
+      return transition(id, ["queued"], "running", { startedAt: at() });
+    },
+
+    /** running → completed | failed | cancelled | interrupted, with what the turn produced. */
+    finish(id: number, state: Exclude<TurnState, "queued" | "running">, end: TurnEnd = {}): boolean {
+      return transition(id, ["running"], state, {
+        answer: end.answer ?? null,
+        stopReason: end.stopReason ?? null,
+        error: end.error ?? null,
+        finishedAt: at(),
+      });
+    },
+
+    /** queued → cancelled (dropped by /cancel) or interrupted (dropped by a shutdown). */
+    drop(id: number, state: "cancelled" | "interrupted", error?: string): boolean {
+      return transition(id, ["queued"], state, { error: error ?? null, finishedAt: at() });
+    },
+
+    /**
+     * Start-up recovery: turns a crash left queued or running become interrupted. Returns every
+     * interrupted turn whose topic has not been told yet (these and earlier shutdowns').
+     */
+    recoverInterrupted(): TurnRow[] {
+      db.update(turns)
+        .set({ state: "interrupted", error: "the bot stopped during this turn", finishedAt: at() })
+        .where(inArray(turns.state, ["queued", "running"]))
+        .run();
+      return db
+        .select()
+        .from(turns)
+        .where(and(eq(turns.state, "interrupted"), eq(turns.interruptNotified, false)))
+        .orderBy(turns.id)
+        .all();
+    },
+
+    /** Records that the topic was told of an interrupted turn. */
+    markInterruptNotified(id: number): void {
+      db.update(turns).set({ interruptNotified: true }).where(eq(turns.id, id)).run();
+    },
+
+    /** One turn by id. */
+    get(id: number): TurnRow | undefined {
+      return db.select().from(turns).where(eq(turns.id, id)).get();
+    },
+
+    /** The turn that retried `id`, if any. */
+    retryOf(id: number): TurnRow | undefined {
+      return db.select().from(turns).where(eq(turns.retryOf, id)).get();
+    },
+
+    /** The key's most recent turns, newest first. */
+    recent(key: TopicKey, limit = 20): TurnRow[] {
+      return db
+        .select()
+        .from(turns)
+        .where(
+          and(eq(turns.chatId, key.chatId), eq(turns.threadId, key.threadId), eq(turns.userId, key.userId)),
+        )
+        .orderBy(desc(turns.id))
+        .limit(limit)
+        .all();
+    },
+
+    /** Number of turns in each state (for tests and diagnostics). */
+    countByState(): Record<string, number> {
+      const rows = db
+        .select({ state: turns.state, n: sql<number>`count(*)` })
+        .from(turns)
+        .groupBy(turns.state)
+        .all();
+      return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+    },
+  };
+}
