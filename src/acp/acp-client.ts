@@ -305,6 +305,11 @@ export function createAcpClient(options: AcpClientOptions) {
         };
         callbacks.onResult?.(result);
         return result;
+      } catch (err) {
+        const stderr = started.proc.stderrTail().trim();
+        if (stderr !== "")
+          logger.warn({ agentStderr: stderr.slice(-2000) }, "agent stderr before the failure");
+        throw err;
       } finally {
         await closeSession(started, options.requestTimeoutMs, logger);
         await close(started.proc, started.session);

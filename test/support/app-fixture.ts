@@ -10,18 +10,14 @@ import { FIXTURE_USER_ID } from "./updates.js";
 export const TEST_BOT_TOKEN = "7000000001:AAH-test-token-0123456789abcdefghijk";
 export const TEST_WEBHOOK_SECRET = "test-webhook-secret_42";
 
-/**
- * Starts the whole app on 127.0.0.1 (random port) against the mock Bot API at `apiRoot`, with the
- * test ACP agent (state in `<dir>/agent`), the database at `<dir>/tg-acp.db` and workspaces under
- * `<dir>/workspaces`. Log lines are kept in `logLines`.
- */
-export async function startTestApp(options: {
+/** The environment of a test app (see {@link startTestApp}); `options.env` wins. */
+export function testAppEnv(options: {
   apiRoot: string;
   dir: string;
   agentFlags?: string[];
   env?: Record<string, string>;
-}) {
-  const env: Record<string, string> = {
+}): Record<string, string> {
+  return {
     TELEGRAM_BOT_TOKEN: TEST_BOT_TOKEN,
     TELEGRAM_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     TELEGRAM_API_ROOT: options.apiRoot,
@@ -41,6 +37,20 @@ export async function startTestApp(options: {
     CHAT_MIN_INTERVAL_MS: "20",
     ...options.env,
   };
+}
+
+/**
+ * Starts the whole app on 127.0.0.1 (random port) against the mock Bot API at `apiRoot`, with the
+ * test ACP agent (state in `<dir>/agent`), the database at `<dir>/tg-acp.db` and workspaces under
+ * `<dir>/workspaces`. Log lines are kept in `logLines`.
+ */
+export async function startTestApp(options: {
+  apiRoot: string;
+  dir: string;
+  agentFlags?: string[];
+  env?: Record<string, string>;
+}) {
+  const env = testAppEnv(options);
   const config = createConfig(env);
   const logLines: string[] = [];
   const logger = createLogger({

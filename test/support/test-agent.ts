@@ -19,9 +19,12 @@
  * Non-text prompt blocks are echoed as [file: name uri] / [image: mimeType].
  * - "long <n>"                          -> n characters of text, in chunks
  * - "crash"                             -> exits with code 3 in the middle of the turn
+ * - "slow <ms> <tag>"                   -> waits, then answers "done <tag>"
+ * - "rpc-error"                         -> answers session/prompt with a JSON-RPC internal error
  * - anything else                       -> "echo: <text>"
  *
  * Flags: --state-dir DIR (required), --no-load, --resume, --replay-after-response, --hang-on-load,
+ * --junk (writes non-JSON lines on stdout), --ignore-cancel (keeps working after session/cancel),
  * --image (accepts image prompt blocks), --exit-on-load, --fail-load, --fork-child (leaves a child that ignores stdin closing), --no-noise
  * (skips the extension notification, unknown update kind, thought and tool call of every turn),
  * --models legacy|config (offers models "fast" (default) and "smart" through the legacy `models`
@@ -207,7 +210,8 @@ const app = acp
     return {};
   })
   .onNotification(acp.methods.agent.session.cancel, ({ params }) => {
-    cancelled.add(params.sessionId);
+    logEvent({ event: "session/cancel", sessionId: params.sessionId });
+    if (!flag("--ignore-cancel")) cancelled.add(params.sessionId);
   })
   .onRequest(acp.methods.agent.session.prompt, async ({ params, client }) => {
     const { sessionId } = params;
@@ -223,6 +227,7 @@ const app = acp
       return block.type === "text" ? [] : [`[${block.type}]`];
     });
     logEvent({ event: "prompt-start", sessionId, text, attached });
+    if (flag("--junk")) process.stdout.write("this is not JSON-RPC\n{broken json\n");
     const update = (u: acp.SessionUpdate) =>
       client.notify(acp.methods.client.session.update, { sessionId, update: u });
 
@@ -244,12 +249,19 @@ const app = acp
     let chunkSize = 400;
     let chunkDelayMs = 0;
     const sleepMatch = /^sleep (\d+)$/.exec(text);
+    const slowMatch = /^slow (\d+) (\S+)$/.exec(text);
     const streamMatch = /^stream (\d+) (\d+)$/.exec(text);
     const fileMatch = /^file ([\w.-]+)$/.exec(text);
     if (sleepMatch) {
       const until = Date.now() + Number(sleepMatch[1]);
       while (Date.now() < until && !cancelled.has(sessionId)) await sleep(10);
       answer = `slept ${sleepMatch[1]}`;
+    } else if (slowMatch) {
+      await sleep(Number(slowMatch[1]));
+      answer = `done ${slowMatch[2]}`;
+    } else if (text === "rpc-error") {
+      process.stderr.write("backend error: connection refused by model-api\n");
+      throw acp.RequestError.internalError({ details: "the model backend is down" });
     } else if (text === "crash") {
       logEvent({ event: "crash", sessionId });
       process.exit(3);
