@@ -415,11 +415,6 @@ export function createRunner(deps: {
       return ensureWorkspace(store.get(key)?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, key));
     },
 
-    /** How many turns of the key wait behind the running one. */
-    queued(key: TopicKey): number {
-      return states.get(keyId(key))?.queue.length ?? 0;
-    },
-
     /** What /status shows for the key. */
     status(key: TopicKey): TopicStatus {
       const state = states.get(keyId(key));

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { Attachment } from "../acp/acp-client.js";
 import type { Db } from "./database.js";
 import { type TurnRow, type TurnState, turns } from "./schema.js";
@@ -99,29 +99,6 @@ export function createTurnJournal(db: Db, now: () => Date = () => new Date()) {
     /** The turn that retried `id`, if any. */
     retryOf(id: number): TurnRow | undefined {
       return db.select().from(turns).where(eq(turns.retryOf, id)).get();
-    },
-
-    /** The key's most recent turns, newest first. */
-    recent(key: TopicKey, limit = 20): TurnRow[] {
-      return db
-        .select()
-        .from(turns)
-        .where(
-          and(eq(turns.chatId, key.chatId), eq(turns.threadId, key.threadId), eq(turns.userId, key.userId)),
-        )
-        .orderBy(desc(turns.id))
-        .limit(limit)
-        .all();
-    },
-
-    /** Number of turns in each state (for tests and diagnostics). */
-    countByState(): Record<string, number> {
-      const rows = db
-        .select({ state: turns.state, n: sql<number>`count(*)` })
-        .from(turns)
-        .groupBy(turns.state)
-        .all();
-      return Object.fromEntries(rows.map((r) => [r.state, r.n]));
     },
   };
 }

@@ -114,11 +114,5 @@ export function createOutbox(options: OutboxOptions) {
       // One call at a time per chat, in order: the spacing queue waits for the budget queue.
       return pacer.spacing.add(() => pacer.budget.add(() => retrying(chatId, call, label)));
     },
-
-    /** Calls waiting or running in the chat's queue. */
-    backlog(chatId: number): number {
-      const pacer = pacers.get(chatId);
-      return pacer ? pacer.spacing.size + pacer.spacing.pending : 0;
-    },
   };
 }

@@ -138,10 +138,5 @@ export function createPermissionPrompts(deps: {
       );
       await ctx.answerCbQuery(option.name);
     },
-
-    /** Number of prompts waiting for an answer. */
-    get size(): number {
-      return pending.size;
-    },
   };
 }
