@@ -38,6 +38,8 @@ const envSchema = z.object({
   ACP_AGENT_COMMAND: z.string().default("kiro-cli acp"),
   ALLOWED_USER_IDS: z.string().default(""),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  LOG_PRETTY: z.stringbool({ error: "must be true or false" }).optional(),
+  NODE_ENV: optionalText,
   ACP_REQUEST_TIMEOUT_MS: positiveMs(60_000),
   ACP_REPLAY_QUIET_MS: z.coerce.number().int().min(0).default(400),
   AGENT_STOP_GRACE_MS: positiveMs(5_000),
@@ -74,6 +76,8 @@ export type Config = {
   /** Telegram user ids allowed to use the bot; empty means nobody. */
   allowedUserIds: ReadonlySet<number>;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Human-readable log lines (pino-pretty) instead of JSON: LOG_PRETTY, else NODE_ENV=development. */
+  logPretty: boolean;
 };
 
 /** Environment variables that the agent subprocess must never see. */
@@ -125,6 +129,7 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
     },
     allowedUserIds: parseUserIds(e.ALLOWED_USER_IDS),
     logLevel: e.LOG_LEVEL,
+    logPretty: e.LOG_PRETTY ?? e.NODE_ENV === "development",
   };
 }
 

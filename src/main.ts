@@ -25,6 +25,8 @@ try {
 const logger = createLogger({
   level: config.logLevel,
   secrets: [config.telegram.botToken, config.telegram.webhookSecret],
+  format: config.logPretty ? "pretty" : "json",
+  colorize: process.stdout.isTTY === true,
 });
 const app = createApp(config, { env: process.env, logger });
 

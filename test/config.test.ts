@@ -28,6 +28,7 @@ describe("createConfig", () => {
     expect(config.agent.argv).toEqual(["kiro-cli", "acp"]);
     expect(config.allowedUserIds.size).toBe(0);
     expect(config.logLevel).toBe("info");
+    expect(config.logPretty).toBe(false);
   });
 
   it("reads every variable", () => {
@@ -44,6 +45,7 @@ describe("createConfig", () => {
         ACP_AGENT_COMMAND: `gemini --acp --model "gemini 2.5 pro"`,
         ALLOWED_USER_IDS: "111, 222,333",
         LOG_LEVEL: "debug",
+        LOG_PRETTY: "true",
       },
       "/srv/bot",
     );
@@ -55,6 +57,13 @@ describe("createConfig", () => {
     expect(config.agent.argv).toEqual(["gemini", "--acp", "--model", "gemini 2.5 pro"]);
     expect([...config.allowedUserIds]).toEqual([111, 222, 333]);
     expect(config.logLevel).toBe("debug");
+    expect(config.logPretty).toBe(true);
+  });
+
+  it("logs pretty in development unless LOG_PRETTY says otherwise", () => {
+    expect(createConfig({ ...required, NODE_ENV: "development" }).logPretty).toBe(true);
+    expect(createConfig({ ...required, NODE_ENV: "production" }).logPretty).toBe(false);
+    expect(createConfig({ ...required, NODE_ENV: "development", LOG_PRETTY: "false" }).logPretty).toBe(false);
   });
 
   it("names the missing or bad variable in one line", () => {
@@ -69,6 +78,7 @@ describe("createConfig", () => {
       [{ ...required, PUBLIC_URL: "bot.example.com" }, /^PUBLIC_URL /],
       [{ ...required, WEBHOOK_PATH: "hook" }, /^WEBHOOK_PATH must start with \//],
       [{ ...required, LOG_LEVEL: "loud" }, /^LOG_LEVEL /],
+      [{ ...required, LOG_PRETTY: "maybe" }, /^LOG_PRETTY must be true or false/],
       [{ ...required, ALLOWED_USER_IDS: "111,bob" }, /^ALLOWED_USER_IDS has "bob"/],
       [{ ...required, ACP_AGENT_COMMAND: "   " }, /^ACP_AGENT_COMMAND is empty/],
     ];
