@@ -9,6 +9,7 @@ import { createHttpApp } from "./http/server.js";
 import type { Logger } from "./logger.js";
 import { createRunner, type Runner } from "./runner.js";
 import { createBot } from "./telegram/bot.js";
+import { templateDirProblem } from "./workspace.js";
 
 /** Thrown by `start()` for a problem the operator must fix; the message is one line. */
 export class StartupError extends Error {
@@ -33,6 +34,8 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
   return {
     async start(): Promise<{ port: number }> {
       resolveAgentExecutable(config.agent.argv[0], deps.env);
+      const template = config.workspaceTemplateDir && templateDirProblem(config.workspaceTemplateDir);
+      if (template) throw new StartupError(`WORKSPACE_TEMPLATE_DIR ${template}`);
       store = createSessionStore(openDatabase(config.databasePath));
       try {
         fs.mkdirSync(config.workspaceBasePath, { recursive: true, mode: 0o700 });
@@ -51,7 +54,13 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
         stopGraceMs: config.agent.stopGraceMs,
         logger,
       });
-      runner = createRunner({ store, acpClient, workspaceBasePath: config.workspaceBasePath, logger });
+      runner = createRunner({
+        store,
+        acpClient,
+        workspaceBasePath: config.workspaceBasePath,
+        workspaceTemplateDir: config.workspaceTemplateDir,
+        logger,
+      });
       const bot = createBot({
         botToken: config.telegram.botToken,
         apiRoot: config.telegram.apiRoot,

@@ -35,6 +35,7 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   DATABASE_PATH: z.string().min(1).default("./data/tg-acp.db"),
   WORKSPACE_BASE_PATH: z.string().min(1).default("./data/workspaces"),
+  WORKSPACE_TEMPLATE_DIR: optionalText,
   ACP_AGENT_COMMAND: z.string().default("kiro-cli acp"),
   ALLOWED_USER_IDS: z.string().default(""),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
@@ -63,6 +64,8 @@ export type Config = {
   http: { host: string; port: number; webhookPath: string };
   databasePath: string;
   workspaceBasePath: string;
+  /** Directory copied into each new workspace before session/new (agent instructions), when set. */
+  workspaceTemplateDir: string | undefined;
   agent: {
     /** argv of the ACP agent, split like a shell would (no shell runs it). */
     argv: [string, ...string[]];
@@ -121,6 +124,7 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
     http: { host: e.HOST, port: e.PORT, webhookPath: e.WEBHOOK_PATH },
     databasePath: path.resolve(cwd, e.DATABASE_PATH),
     workspaceBasePath: path.resolve(cwd, e.WORKSPACE_BASE_PATH),
+    workspaceTemplateDir: e.WORKSPACE_TEMPLATE_DIR && path.resolve(cwd, e.WORKSPACE_TEMPLATE_DIR),
     agent: {
       argv: [command, ...args],
       requestTimeoutMs: e.ACP_REQUEST_TIMEOUT_MS,

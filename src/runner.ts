@@ -34,6 +34,8 @@ export function createRunner(deps: {
   store: SessionStore;
   acpClient: AcpClient;
   workspaceBasePath: string;
+  /** Copied into each new workspace before session/new (WORKSPACE_TEMPLATE_DIR), when set. */
+  workspaceTemplateDir?: string;
   logger: Logger;
 }) {
   const { store, acpClient, logger } = deps;
@@ -57,6 +59,7 @@ export function createRunner(deps: {
       // A stored workspace stays the session's cwd: agents scope sessions by directory.
       const cwd = await ensureWorkspace(
         row?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, job.key),
+        deps.workspaceTemplateDir,
       );
       let delivered: Promise<void> | undefined;
       const result = await acpClient.runTurn(

@@ -25,6 +25,7 @@ describe("createConfig", () => {
     expect(config.http).toEqual({ host: "0.0.0.0", port: 8080, webhookPath: "/telegram/webhook" });
     expect(config.databasePath).toBe(path.resolve("/srv/bot", "data/tg-acp.db"));
     expect(config.workspaceBasePath).toBe(path.resolve("/srv/bot", "data/workspaces"));
+    expect(config.workspaceTemplateDir).toBeUndefined();
     expect(config.agent.argv).toEqual(["kiro-cli", "acp"]);
     expect(config.allowedUserIds.size).toBe(0);
     expect(config.logLevel).toBe("info");
@@ -42,6 +43,7 @@ describe("createConfig", () => {
         PORT: "3000",
         DATABASE_PATH: "/var/lib/tg/db.sqlite",
         WORKSPACE_BASE_PATH: "ws",
+        WORKSPACE_TEMPLATE_DIR: "agent-template",
         ACP_AGENT_COMMAND: `gemini --acp --model "gemini 2.5 pro"`,
         ALLOWED_USER_IDS: "111, 222,333",
         LOG_LEVEL: "debug",
@@ -54,6 +56,7 @@ describe("createConfig", () => {
     expect(config.http).toEqual({ host: "127.0.0.1", port: 3000, webhookPath: "/hook" });
     expect(config.databasePath).toBe("/var/lib/tg/db.sqlite");
     expect(config.workspaceBasePath).toBe("/srv/bot/ws");
+    expect(config.workspaceTemplateDir).toBe("/srv/bot/agent-template");
     expect(config.agent.argv).toEqual(["gemini", "--acp", "--model", "gemini 2.5 pro"]);
     expect([...config.allowedUserIds]).toEqual([111, 222, 333]);
     expect(config.logLevel).toBe("debug");
