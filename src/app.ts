@@ -1,5 +1,7 @@
 import fs from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type ServerType, serve } from "@hono/node-server";
+import type { Telegraf } from "telegraf";
 import { createAcpClient } from "./acp/acp-client.js";
 import { agentEnvironment, resolveAgentExecutable } from "./acp/agent-command.js";
 import { type Config, SECRET_ENV_NAMES } from "./config.js";
@@ -7,6 +9,7 @@ import { openDatabase } from "./db/database.js";
 import { createSessionStore, type SessionStore } from "./db/session-store.js";
 import { createHttpApp } from "./http/server.js";
 import type { Logger } from "./logger.js";
+import { redactedMessage } from "./redact.js";
 import { createRunner, type Runner } from "./runner.js";
 import { createBot } from "./telegram/bot.js";
 import { templateDirProblem } from "./workspace.js";
@@ -24,10 +27,20 @@ export const ALLOWED_UPDATES = ["message", "callback_query"] as const;
  * the Hono server. `start()` fails fast (missing agent binary, unusable database, token rejected by
  * getMe) and resolves with the bound port; `stop()` stops accepting updates, waits for running and
  * queued turns, and closes the database.
+ *
+ * BOT_MODE=webhook: Telegram POSTs Updates to the Hono route (with PUBLIC_URL, start-up calls
+ * setWebhook). BOT_MODE=polling: start-up calls deleteWebhook, then Telegraf long-polls getUpdates
+ * into the same handlers; `/healthz` is served in both modes. When polling ends with an error after
+ * start-up (Telegram answers 401, or 409 because another instance polls), `deps.onFatal` gets a
+ * StartupError with one line.
  */
-export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger: Logger }) {
+export function createApp(
+  config: Config,
+  deps: { env: NodeJS.ProcessEnv; logger: Logger; onFatal?: (err: StartupError) => void },
+) {
   const { logger } = deps;
   let server: ServerType | undefined;
+  let polling: { bot: Telegraf; done: Promise<void> } | undefined;
   let runner: Runner | undefined;
   let store: SessionStore | undefined;
 
@@ -102,21 +115,60 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
           await bot.telegram.setWebhook(url, {
             secret_token: config.telegram.webhookSecret,
             allowed_updates: [...ALLOWED_UPDATES],
+            max_connections: config.telegram.webhookMaxConnections,
           });
         } catch (err) {
           throw new StartupError(`Telegram setWebhook ${url} failed: ${redact(err, config)}`);
         }
         logger.info({ url }, "webhook registered");
       }
+      if (config.telegram.mode === "polling") {
+        try {
+          await bot.telegram.deleteWebhook();
+        } catch (err) {
+          throw new StartupError(`Telegram deleteWebhook failed (BOT_MODE=polling): ${redact(err, config)}`);
+        }
+        // launch() calls deleteWebhook again, then resolves only when polling stops.
+        const done = bot.launch({ allowedUpdates: [...ALLOWED_UPDATES] }).catch((err: unknown) => {
+          const fatal = new StartupError(`Telegram long polling stopped: ${redact(err, config)}`);
+          logger.fatal({ err }, fatal.message);
+          deps.onFatal?.(fatal);
+        });
+        polling = { bot, done };
+      }
       logger.info(
-        { host: config.http.host, port, webhookPath: config.http.webhookPath, bot: bot.botInfo.username },
+        {
+          host: config.http.host,
+          port,
+          mode: config.telegram.mode,
+          webhookPath: config.http.webhookPath,
+          bot: bot.botInfo.username,
+        },
         "tg-acp is listening",
       );
       return { port };
     },
 
-    /** Stops the HTTP server, waits for all turns, closes the database. Safe to call after a failed start. */
+    /**
+     * Stops polling and the HTTP server, waits for all turns, closes the database. Safe to call after
+     * a failed start.
+     */
     async stop(): Promise<void> {
+      const poller = polling;
+      polling = undefined;
+      if (poller) {
+        // bot.stop() throws until launch() has passed its own deleteWebhook and begun polling.
+        for (;;) {
+          try {
+            poller.bot.stop("shutdown");
+            break;
+          } catch {
+            const ended = await Promise.race([poller.done.then(() => true), sleep(20).then(() => false)]);
+            if (ended) break;
+          }
+        }
+        await poller.done;
+      }
       const closing = server;
       server = undefined;
       if (closing) {
@@ -134,9 +186,5 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
 
 /** An error's message with the bot token and webhook secret removed (network errors carry the URL). */
 function redact(err: unknown, config: Config): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return [config.telegram.botToken, config.telegram.webhookSecret].reduce(
-    (text, secret) => text.replaceAll(secret, "[REDACTED]"),
-    message,
-  );
+  return redactedMessage(err, [config.telegram.botToken, config.telegram.webhookSecret]);
 }

@@ -8,6 +8,9 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+const BOT_MODES = ["webhook", "polling"] as const;
+/** Bot API setWebhook: max_connections is 1-100. */
+const MAX_CONNECTIONS_RANGE = "must be a whole number from 1 to 100";
 
 const optionalText = z
   .string()
@@ -27,6 +30,13 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,256}$/, "must be 1-256 characters of A-Z, a-z, 0-9, _ and -"),
   TELEGRAM_API_ROOT: z.url("must be an http(s) URL").default("https://api.telegram.org"),
   PUBLIC_URL: optionalText.pipe(z.url("must be an https URL").optional()),
+  BOT_MODE: z.enum(BOT_MODES, { error: "must be webhook or polling" }).default("webhook"),
+  WEBHOOK_MAX_CONNECTIONS: z.coerce
+    .number({ error: MAX_CONNECTIONS_RANGE })
+    .int(MAX_CONNECTIONS_RANGE)
+    .min(1, MAX_CONNECTIONS_RANGE)
+    .max(100, MAX_CONNECTIONS_RANGE)
+    .default(40),
   WEBHOOK_PATH: z
     .string()
     .regex(/^\/\S*$/, "must start with /")
@@ -60,6 +70,13 @@ export type Config = {
     apiRoot: string;
     /** Public HTTPS origin the webhook is reachable at, when set. */
     publicUrl: string | undefined;
+    /**
+     * How updates arrive: "webhook" (Telegram POSTs them; PUBLIC_URL registers it) or "polling"
+     * (getUpdates long polling, for trying the bot without a public HTTPS URL).
+     */
+    mode: (typeof BOT_MODES)[number];
+    /** setWebhook `max_connections`: simultaneous HTTPS connections Telegram may open, 1-100. */
+    webhookMaxConnections: number;
   };
   http: { host: string; port: number; webhookPath: string };
   databasePath: string;
@@ -114,12 +131,20 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
     throw new ConfigError("ACP_AGENT_COMMAND is empty (set it to the agent's command, e.g. `kiro-cli acp`)");
   }
 
+  if (e.BOT_MODE === "polling" && e.PUBLIC_URL !== undefined) {
+    throw new ConfigError(
+      "PUBLIC_URL is set but BOT_MODE=polling (polling deletes the webhook): unset PUBLIC_URL or use BOT_MODE=webhook",
+    );
+  }
+
   return {
     telegram: {
       botToken: e.TELEGRAM_BOT_TOKEN,
       webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
       apiRoot: e.TELEGRAM_API_ROOT,
       publicUrl: e.PUBLIC_URL,
+      mode: e.BOT_MODE,
+      webhookMaxConnections: e.WEBHOOK_MAX_CONNECTIONS,
     },
     http: { host: e.HOST, port: e.PORT, webhookPath: e.WEBHOOK_PATH },
     databasePath: path.resolve(cwd, e.DATABASE_PATH),

@@ -1,5 +1,6 @@
 import pino from "pino";
 import { prettyFactory } from "pino-pretty";
+import { redact } from "./redact.js";
 
 /** The app's structured logger (pino). */
 export type Logger = pino.Logger;
@@ -25,7 +26,6 @@ export type LoggerOptions = {
  * pino-pretty's `prettyFactory`, so the same scrubbing covers both formats.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const secrets = options.secrets.filter((s) => s.length >= 8);
   const out = options.destination ?? pino.destination(1);
   let destination = out;
   if (options.format === "pretty") {
@@ -41,7 +41,7 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: { service: "tg-acp" },
       hooks: {
-        streamWrite: (line) => secrets.reduce((text, secret) => text.replaceAll(secret, "[REDACTED]"), line),
+        streamWrite: (line) => redact(line, options.secrets),
       },
     },
     destination,
