@@ -3,8 +3,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Telegraf } from "telegraf";
 import { createAcpClient } from "./acp/acp-client.js";
-import { agentEnvironment, resolveAgentExecutable } from "./acp/agent-command.js";
-import { type Config, SECRET_ENV_NAMES } from "./config.js";
+import { resolveAgentExecutable } from "./acp/agent-command.js";
+import { agentClientOptions } from "./agent-options.js";
+import type { Config } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { createSessionStore, type SessionStore } from "./db/session-store.js";
 import { createHttpApp } from "./http/server.js";
@@ -59,14 +60,7 @@ export function createApp(
         );
       }
 
-      const acpClient = createAcpClient({
-        argv: config.agent.argv,
-        env: agentEnvironment(deps.env, SECRET_ENV_NAMES),
-        requestTimeoutMs: config.agent.requestTimeoutMs,
-        replayQuietMs: config.agent.replayQuietMs,
-        stopGraceMs: config.agent.stopGraceMs,
-        logger,
-      });
+      const acpClient = createAcpClient(agentClientOptions(config, deps.env, logger));
       runner = createRunner({
         store,
         acpClient,
