@@ -11,17 +11,17 @@ export const TEST_BOT_TOKEN = "7000000001:AAH-test-token-0123456789abcdefghijk";
 export const TEST_WEBHOOK_SECRET = "test-webhook-secret_42";
 
 /**
- * Starts the whole app on 127.0.0.1 (random port) against the mock Bot API at `apiRoot`, with the
- * test ACP agent (state in `<dir>/agent`), the database at `<dir>/tg-acp.db` and workspaces under
- * `<dir>/workspaces`. Log lines are kept in `logLines`, errors passed to `onFatal` in `fatalErrors`.
+ * The environment of a test app: the mock Bot API at `apiRoot`, the test ACP agent (state in
+ * `<dir>/agent`), the database at `<dir>/tg-acp.db`, workspaces under `<dir>/workspaces`, the fixture
+ * user allowed; `env` overrides any of it.
  */
-export async function startTestApp(options: {
+export function testAppEnv(options: {
   apiRoot: string;
   dir: string;
   agentFlags?: string[];
   env?: Record<string, string>;
-}) {
-  const env: Record<string, string> = {
+}): Record<string, string> {
+  return {
     TELEGRAM_BOT_TOKEN: TEST_BOT_TOKEN,
     TELEGRAM_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     TELEGRAM_API_ROOT: options.apiRoot,
@@ -36,6 +36,19 @@ export async function startTestApp(options: {
     AGENT_STOP_GRACE_MS: "1000",
     ...options.env,
   };
+}
+
+/**
+ * Starts the whole app on 127.0.0.1 (random port) with {@link testAppEnv}. Log lines are kept in
+ * `logLines`, errors passed to `onFatal` in `fatalErrors`.
+ */
+export async function startTestApp(options: {
+  apiRoot: string;
+  dir: string;
+  agentFlags?: string[];
+  env?: Record<string, string>;
+}) {
+  const env = testAppEnv(options);
   const config = createConfig(env);
   const logLines: string[] = [];
   const logger = createLogger({

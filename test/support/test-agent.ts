@@ -13,7 +13,9 @@
  * - "crash"                             -> exits with code 3 in the middle of the turn
  * - anything else                       -> "echo: <text>"
  *
- * Flags: --state-dir DIR (required), --no-load, --resume, --replay-after-response, --hang-on-load,
+ * Flags: --state-dir DIR (required), --models legacy|config (session/new offers two models, in the
+ * legacy `models` field or as a configOption of category "model"), --no-load, --resume,
+ * --replay-after-response, --hang-on-load,
  * --exit-on-load, --fail-load, --fork-child (leaves a child that ignores stdin closing), --no-noise
  * (skips the extension notification, unknown update kind, thought and tool call of every turn).
  */
@@ -98,6 +100,41 @@ if (flag("--fork-child")) {
   logEvent({ event: "forked", childPid: child.pid });
 }
 
+/**
+ * What session/new tells about models: `--models legacy` the pre-configOptions `models` field
+ * (currentModelId, availableModels), `--models config` a configOption of category "model".
+ */
+function modelsFields(): Record<string, unknown> {
+  const style = args[args.indexOf("--models") + 1];
+  if (!args.includes("--models")) return {};
+  if (style === "legacy") {
+    return {
+      models: {
+        currentModelId: "test-small",
+        availableModels: [
+          { modelId: "test-small", name: "Test Small" },
+          { modelId: "test-large", name: "Test Large" },
+        ],
+      },
+    };
+  }
+  return {
+    configOptions: [
+      {
+        id: "model",
+        name: "Model",
+        category: "model",
+        type: "select",
+        currentValue: "test-small",
+        options: [
+          { value: "test-small", name: "Test Small" },
+          { value: "test-large", name: "Test Large" },
+        ],
+      },
+    ],
+  };
+}
+
 const cancelled = new Set<string>();
 
 async function replay(client: acp.AgentContext, sessionId: string, history: Entry[]): Promise<void> {
@@ -131,7 +168,7 @@ const app = acp
     const sessionId = randomUUID();
     writeSession(sessionId, { cwd: params.cwd, history: [] });
     logEvent({ event: "session/new", sessionId, cwd: params.cwd, files: fs.readdirSync(params.cwd).sort() });
-    return { sessionId };
+    return { sessionId, ...modelsFields() };
   })
   .onRequest(acp.methods.agent.session.load, async ({ params, client }) => {
     logEvent({ event: "session/load", sessionId: params.sessionId, cwd: params.cwd });
