@@ -56,6 +56,9 @@ const envSchema = z.object({
   AGENT_STOP_GRACE_MS: positiveMs(5_000),
 });
 
+/** Every environment variable the configuration reads (the names in the schema). */
+export const CONFIG_ENV_NAMES: readonly string[] = Object.keys(envSchema.shape);
+
 /**
  * The bot's configuration, parsed once at start-up from the environment (and `.env`).
  * Durations are in ms; paths are absolute.
