@@ -241,3 +241,10 @@ describe(".dockerignore", () => {
     expect(ignored).toEqual(expect.arrayContaining([".env", "node_modules", "data", "dist", "*.db"]));
   });
 });
+
+describe("npm run db:studio", () => {
+  it("listens on 127.0.0.1 only (drizzle-kit's default is every interface), for an SSH tunnel", () => {
+    const pkg = JSON.parse(read("package.json")) as { scripts: Record<string, string> };
+    expect(pkg.scripts["db:studio"]).toMatch(/^drizzle-kit studio\b.*--host 127\.0\.0\.1\b/);
+  });
+});
