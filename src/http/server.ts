@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Update } from "telegraf/types";
 import type { Logger } from "../logger.js";
@@ -22,6 +22,17 @@ export function createHttpApp(deps: {
   const { logger } = deps;
   const expected = digest(deps.webhookSecret);
   const app = new Hono();
+  const tooLarge = (c: Context) => c.text("payload too large", 413);
+  const streamedLimit = bodyLimit({ maxSize: MAX_WEBHOOK_BODY_BYTES, onError: tooLarge });
+  // A declared Content-Length (Telegram always sends one) is checked from the header alone; Hono's
+  // bodyLimit would turn @hono/node-server's light request into a full fetch Request and stream the
+  // body through it, which costs more than the rest of the route. Chunked bodies still go through it.
+  const limitBody: MiddlewareHandler = async (c, next) => {
+    const length = c.req.header("content-length");
+    if (length === undefined || c.req.header("transfer-encoding") !== undefined)
+      return streamedLimit(c, next);
+    return Number(length) > MAX_WEBHOOK_BODY_BYTES ? tooLarge(c) : next();
+  };
 
   app.get("/healthz", (c) => c.json({ ok: true }));
 
@@ -39,7 +50,7 @@ export function createHttpApp(deps: {
       }
       return next();
     },
-    bodyLimit({ maxSize: MAX_WEBHOOK_BODY_BYTES, onError: (c) => c.text("payload too large", 413) }),
+    limitBody,
     async (c) => {
       let update: unknown;
       try {
