@@ -211,17 +211,19 @@ const app = acp
 
     // Noise real agents send: an extension notification, an update kind the SDK does not know,
     // a thought and a tool call. None of it may break the client or reach the answer.
-    await client.notify("_kiro.dev/metadata", { sessionId, contextUsagePercentage: 1 });
-    await client.notify("session/update", { sessionId, update: { sessionUpdate: "mystery_update", x: 1 } });
-    await update({ sessionUpdate: "agent_thought_chunk", content: { type: "text", text: "thinking..." } });
-    await update({
-      sessionUpdate: "tool_call",
-      toolCallId: "t1",
-      title: "Read notes",
-      kind: "read",
-      status: "pending",
-    });
-    await update({ sessionUpdate: "tool_call_update", toolCallId: "t1", status: "completed" });
+    if (!flag("--no-noise")) {
+      await client.notify("_kiro.dev/metadata", { sessionId, contextUsagePercentage: 1 });
+      await client.notify("session/update", { sessionId, update: { sessionUpdate: "mystery_update", x: 1 } });
+      await update({ sessionUpdate: "agent_thought_chunk", content: { type: "text", text: "thinking..." } });
+      await update({
+        sessionUpdate: "tool_call",
+        toolCallId: "t1",
+        title: "Read notes",
+        kind: "read",
+        status: "pending",
+      });
+      await update({ sessionUpdate: "tool_call_update", toolCallId: "t1", status: "completed" });
+    }
 
     let answer: string;
     const sleepMatch = /^sleep (\d+)$/.exec(text);
