@@ -97,7 +97,9 @@ function checkConfig(config: Config): CheckResult {
   const mode =
     config.telegram.mode === "polling"
       ? "polling"
-      : `webhook at ${config.telegram.publicUrl ? webhookUrl(config) : `<registered elsewhere>${config.http.webhookPath}`}`;
+      : config.telegram.publicUrl
+        ? `webhook at ${webhookUrl(config)}`
+        : `webhook on ${config.http.webhookPath} (PUBLIC_URL empty: registered by hand)`;
   const users = config.allowedUserIds.size;
   return {
     name: "config",

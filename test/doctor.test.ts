@@ -34,7 +34,9 @@ describe("doctor", () => {
       "webhook:fail",
     ]);
     const checks = byName(results);
-    expect(checks.config?.detail).toMatch(/^webhook at .*, 1 allowed user, listening on 127\.0\.0\.1:0$/);
+    expect(checks.config?.detail).toBe(
+      "webhook on /telegram/webhook (PUBLIC_URL empty: registered by hand), 1 allowed user, listening on 127.0.0.1:0",
+    );
     expect(checks.database?.detail).toBe(
       `${path.join(h.dir, "tg-acp.db")}: migrations current (1), 0 session(s)`,
     );
@@ -64,6 +66,7 @@ describe("doctor", () => {
     expect(statuses(results)).toEqual(["config:ok", "database:ok", "agent:ok", "telegram:ok", "webhook:ok"]);
     const checks = byName(results);
     expect(checks.agent?.detail).toMatch(/; models: test-small \(current\), test-large$/);
+    expect(checks.config?.detail).toMatch(/^webhook at https:\/\/bot\.example\.com\/telegram\/webhook, /);
     expect(checks.database?.detail).toMatch(/does not exist yet; start-up creates and migrates it$/);
     expect(checks.webhook?.detail).toBe(
       "https://bot.example.com/telegram/webhook, 0 pending, no delivery error",
