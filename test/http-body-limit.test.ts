@@ -1,4 +1,4 @@
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import pino from "pino";
 import type { Update } from "telegraf/types";
@@ -70,6 +70,21 @@ describe("webhook body limit over HTTP", () => {
       headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": "wrong" },
     });
     expect(res.status).toBe(401);
+    expect(dispatched).toEqual([]);
+  });
+
+  it("never sees Content-Length beside Transfer-Encoding: Node answers 400 first (the route relies on it)", async () => {
+    const { port } = server.address() as AddressInfo;
+    const socket = net.connect(port, "127.0.0.1");
+    socket.write(
+      `POST /hook HTTP/1.1\r\nHost: 127.0.0.1\r\nx-telegram-bot-api-secret-token: ${SECRET}\r\n` +
+        'Content-Length: 15\r\nTransfer-Encoding: chunked\r\n\r\nf\r\n{"update_id":9}\r\n0\r\n\r\n',
+    );
+    const [reply] = (await new Promise((resolve) =>
+      socket.once("data", (data) => resolve([String(data)])),
+    )) as [string];
+    socket.destroy();
+    expect(reply.split("\r\n")[0]).toBe("HTTP/1.1 400 Bad Request");
     expect(dispatched).toEqual([]);
   });
 });
