@@ -32,7 +32,7 @@ export type LoadResult = {
  */
 export const LOAD = {
   connections: 10,
-  rounds: 7,
+  rounds: 9,
   seconds: 3,
   maxRequests: 1_000_000,
   warmupSeconds: 1,
