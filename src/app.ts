@@ -1,18 +1,23 @@
 import fs from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type ServerType, serve } from "@hono/node-server";
+import type { Telegraf } from "telegraf";
 import { createAcpClient } from "./acp/acp-client.js";
-import { agentEnvironment, resolveAgentExecutable } from "./acp/agent-command.js";
+import { resolveAgentExecutable } from "./acp/agent-command.js";
 import { createModelCatalog } from "./acp/model-catalog.js";
-import { type Config, SECRET_ENV_NAMES } from "./config.js";
+import { agentClientOptions } from "./agent-options.js";
+import type { Config } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { createSessionStore, type SessionStore } from "./db/session-store.js";
 import { createTurnJournal } from "./db/turn-journal.js";
 import { createUpdateLog } from "./db/update-log.js";
 import { createHttpApp } from "./http/server.js";
 import type { Logger } from "./logger.js";
+import { redactedMessage } from "./redact.js";
 import { createRunner, type Runner } from "./runner.js";
 import { type BotHandle, createBot } from "./telegram/bot.js";
 import { BOT_COMMANDS } from "./telegram/commands.js";
+import { templateDirProblem } from "./workspace.js";
 
 /** Thrown by `start()` for a problem the operator must fix; the message is one line. */
 export class StartupError extends Error {
@@ -31,10 +36,20 @@ const TTL_SWEEP_INTERVAL_MS = 24 * 60 * 60 * 1000;
  * database, token rejected by getMe), recovers turns a crash interrupted, and resolves with the
  * bound port; `stop()` is the graceful shutdown (503 to new webhook calls, running turns get
  * SHUTDOWN_GRACE_MS, then are interrupted; the database closes cleanly).
+ *
+ * BOT_MODE=webhook: Telegram POSTs Updates to the Hono route (with PUBLIC_URL, start-up calls
+ * setWebhook). BOT_MODE=polling: start-up calls deleteWebhook, then Telegraf long-polls getUpdates
+ * into the same handlers; `/healthz` is served in both modes. When polling ends with an error after
+ * start-up (Telegram answers 401, or 409 because another instance polls), `deps.onFatal` gets a
+ * StartupError with one line.
  */
-export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger: Logger }) {
+export function createApp(
+  config: Config,
+  deps: { env: NodeJS.ProcessEnv; logger: Logger; onFatal?: (err: StartupError) => void },
+) {
   const { logger } = deps;
   let server: ServerType | undefined;
+  let polling: { bot: Telegraf; done: Promise<void> } | undefined;
   let runner: Runner | undefined;
   let store: SessionStore | undefined;
   let bot: BotHandle | undefined;
@@ -44,6 +59,8 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
   return {
     async start(): Promise<{ port: number }> {
       resolveAgentExecutable(config.agent.argv[0], deps.env);
+      const template = config.workspaceTemplateDir && templateDirProblem(config.workspaceTemplateDir);
+      if (template) throw new StartupError(`WORKSPACE_TEMPLATE_DIR ${template}`);
       const database = openDatabase(config.databasePath);
       store = createSessionStore(database);
       const journal = createTurnJournal(database.db);
@@ -57,20 +74,14 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
         );
       }
 
-      const acpClient = createAcpClient({
-        argv: config.agent.argv,
-        env: agentEnvironment(deps.env, SECRET_ENV_NAMES),
-        requestTimeoutMs: config.agent.requestTimeoutMs,
-        replayQuietMs: config.agent.replayQuietMs,
-        stopGraceMs: config.agent.stopGraceMs,
-        logger,
-      });
+      const acpClient = createAcpClient(agentClientOptions(config, deps.env, logger));
       const models = createModelCatalog({ acpClient, logger });
       runner = createRunner({
         store,
         journal,
         acpClient,
         workspaceBasePath: config.workspaceBasePath,
+        workspaceTemplateDir: config.workspaceTemplateDir,
         permissionMode: config.permissions.mode,
         maxConcurrentTurns: config.turns.maxConcurrent,
         turnTimeoutMs: config.turns.timeoutMs,
@@ -148,16 +159,32 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
           await telegraf.telegram.setWebhook(url, {
             secret_token: config.telegram.webhookSecret,
             allowed_updates: [...ALLOWED_UPDATES],
+            max_connections: config.telegram.webhookMaxConnections,
           });
         } catch (err) {
           throw new StartupError(`Telegram setWebhook ${url} failed: ${redact(err, config)}`);
         }
         logger.info({ url }, "webhook registered");
       }
+      if (config.telegram.mode === "polling") {
+        try {
+          await telegraf.telegram.deleteWebhook();
+        } catch (err) {
+          throw new StartupError(`Telegram deleteWebhook failed (BOT_MODE=polling): ${redact(err, config)}`);
+        }
+        // launch() calls deleteWebhook again, then resolves only when polling stops.
+        const done = telegraf.launch({ allowedUpdates: [...ALLOWED_UPDATES] }).catch((err: unknown) => {
+          const fatal = new StartupError(`Telegram long polling stopped: ${redact(err, config)}`);
+          logger.fatal({ err }, fatal.message);
+          deps.onFatal?.(fatal);
+        });
+        polling = { bot: telegraf, done };
+      }
       logger.info(
         {
           host: config.http.host,
           port,
+          mode: config.telegram.mode,
           webhookPath: config.http.webhookPath,
           bot: telegraf.botInfo.username,
         },
@@ -179,6 +206,21 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
     async stop(): Promise<void> {
       accepting = false;
       clearInterval(ttlTimer);
+      const poller = polling;
+      polling = undefined;
+      if (poller) {
+        // bot.stop() throws until launch() has passed its own deleteWebhook and begun polling.
+        for (;;) {
+          try {
+            poller.bot.stop("shutdown");
+            break;
+          } catch {
+            const ended = await Promise.race([poller.done.then(() => true), sleep(20).then(() => false)]);
+            if (ended) break;
+          }
+        }
+        await poller.done;
+      }
       bot?.flushInput();
       await runner?.shutdown(config.turns.shutdownGraceMs);
       const closing = server;
@@ -197,9 +239,5 @@ export function createApp(config: Config, deps: { env: NodeJS.ProcessEnv; logger
 
 /** An error's message with the bot token and webhook secret removed (network errors carry the URL). */
 function redact(err: unknown, config: Config): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return [config.telegram.botToken, config.telegram.webhookSecret].reduce(
-    (text, secret) => text.replaceAll(secret, "[REDACTED]"),
-    message,
-  );
+  return redactedMessage(err, [config.telegram.botToken, config.telegram.webhookSecret]);
 }

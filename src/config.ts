@@ -8,6 +8,9 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+const BOT_MODES = ["webhook", "polling"] as const;
+/** Bot API setWebhook: max_connections is 1-100. */
+const MAX_CONNECTIONS_RANGE = "must be a whole number from 1 to 100";
 
 const optionalText = z
   .string()
@@ -27,6 +30,13 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,256}$/, "must be 1-256 characters of A-Z, a-z, 0-9, _ and -"),
   TELEGRAM_API_ROOT: z.url("must be an http(s) URL").default("https://api.telegram.org"),
   PUBLIC_URL: optionalText.pipe(z.url("must be an https URL").optional()),
+  BOT_MODE: z.enum(BOT_MODES, { error: "must be webhook or polling" }).default("webhook"),
+  WEBHOOK_MAX_CONNECTIONS: z.coerce
+    .number({ error: MAX_CONNECTIONS_RANGE })
+    .int(MAX_CONNECTIONS_RANGE)
+    .min(1, MAX_CONNECTIONS_RANGE)
+    .max(100, MAX_CONNECTIONS_RANGE)
+    .default(40),
   WEBHOOK_PATH: z
     .string()
     .regex(/^\/\S*$/, "must start with /")
@@ -35,9 +45,12 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   DATABASE_PATH: z.string().min(1).default("./data/tg-acp.db"),
   WORKSPACE_BASE_PATH: z.string().min(1).default("./data/workspaces"),
+  WORKSPACE_TEMPLATE_DIR: optionalText,
   ACP_AGENT_COMMAND: z.string().default("kiro-cli acp"),
   ALLOWED_USER_IDS: z.string().default(""),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  LOG_PRETTY: z.stringbool({ error: "must be true or false" }).optional(),
+  NODE_ENV: optionalText,
   ACP_REQUEST_TIMEOUT_MS: positiveMs(60_000),
   ACP_REPLAY_QUIET_MS: z.coerce.number().int().min(0).default(400),
   AGENT_STOP_GRACE_MS: positiveMs(5_000),
@@ -56,6 +69,9 @@ const envSchema = z.object({
   SESSION_TTL_DAYS: z.coerce.number().min(0).default(0),
 });
 
+/** Every environment variable the configuration reads (the names in the schema). */
+export const CONFIG_ENV_NAMES: readonly string[] = Object.keys(envSchema.shape);
+
 /**
  * The bot's configuration, parsed once at start-up from the environment (and `.env`).
  * Durations are in ms; paths are absolute.
@@ -70,10 +86,19 @@ export type Config = {
     apiRoot: string;
     /** Public HTTPS origin the webhook is reachable at, when set. */
     publicUrl: string | undefined;
+    /**
+     * How updates arrive: "webhook" (Telegram POSTs them; PUBLIC_URL registers it) or "polling"
+     * (getUpdates long polling, for trying the bot without a public HTTPS URL).
+     */
+    mode: (typeof BOT_MODES)[number];
+    /** setWebhook `max_connections`: simultaneous HTTPS connections Telegram may open, 1-100. */
+    webhookMaxConnections: number;
   };
   http: { host: string; port: number; webhookPath: string };
   databasePath: string;
   workspaceBasePath: string;
+  /** Directory copied into each new workspace before session/new (agent instructions), when set. */
+  workspaceTemplateDir: string | undefined;
   agent: {
     /** argv of the ACP agent, split like a shell would (no shell runs it). */
     argv: [string, ...string[]];
@@ -118,6 +143,8 @@ export type Config = {
   /** Telegram user ids allowed to use the bot; empty means nobody. */
   allowedUserIds: ReadonlySet<number>;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Human-readable log lines (pino-pretty) instead of JSON: LOG_PRETTY, else NODE_ENV=development. */
+  logPretty: boolean;
 };
 
 /** Environment variables that the agent subprocess must never see. */
@@ -151,16 +178,25 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
     throw new ConfigError("ACP_AGENT_COMMAND is empty (set it to the agent's command, e.g. `kiro-cli acp`)");
   }
 
+  if (e.BOT_MODE === "polling" && e.PUBLIC_URL !== undefined) {
+    throw new ConfigError(
+      "PUBLIC_URL is set but BOT_MODE=polling (polling deletes the webhook): unset PUBLIC_URL or use BOT_MODE=webhook",
+    );
+  }
+
   return {
     telegram: {
       botToken: e.TELEGRAM_BOT_TOKEN,
       webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
       apiRoot: e.TELEGRAM_API_ROOT,
       publicUrl: e.PUBLIC_URL,
+      mode: e.BOT_MODE,
+      webhookMaxConnections: e.WEBHOOK_MAX_CONNECTIONS,
     },
     http: { host: e.HOST, port: e.PORT, webhookPath: e.WEBHOOK_PATH },
     databasePath: path.resolve(cwd, e.DATABASE_PATH),
     workspaceBasePath: path.resolve(cwd, e.WORKSPACE_BASE_PATH),
+    workspaceTemplateDir: e.WORKSPACE_TEMPLATE_DIR && path.resolve(cwd, e.WORKSPACE_TEMPLATE_DIR),
     agent: {
       argv: [command, ...args],
       requestTimeoutMs: e.ACP_REQUEST_TIMEOUT_MS,
@@ -185,6 +221,7 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
     sessionTtlDays: e.SESSION_TTL_DAYS,
     allowedUserIds: parseUserIds(e.ALLOWED_USER_IDS),
     logLevel: e.LOG_LEVEL,
+    logPretty: e.LOG_PRETTY ?? e.NODE_ENV === "development",
   };
 }
 

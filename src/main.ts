@@ -2,16 +2,13 @@ import { config as loadDotenv } from "dotenv";
 import { createApp } from "./app.js";
 import { createConfig } from "./config.js";
 import { createLogger } from "./logger.js";
+import { describeFatalError } from "./operator-error.js";
 
 // The only module that touches the process: environment, signals, exit codes.
 loadDotenv({ quiet: true });
 
-/** Errors whose message is a one-line instruction to the operator (bad config, agent, database...). */
-const OPERATOR_ERRORS = new Set(["ConfigError", "StartupError", "AgentCommandError", "DatabaseOpenError"]);
-
 function fail(err: unknown): never {
-  const e = err as Error;
-  process.stderr.write(`tg-acp: ${OPERATOR_ERRORS.has(e?.name) ? e.message : (e?.stack ?? String(err))}\n`);
+  process.stderr.write(`tg-acp: ${describeFatalError(err)}\n`);
   process.exit(1);
 }
 
@@ -25,22 +22,35 @@ try {
 const logger = createLogger({
   level: config.logLevel,
   secrets: [config.telegram.botToken, config.telegram.webhookSecret],
+  format: config.logPretty ? "pretty" : "json",
+  colorize: process.stdout.isTTY === true,
 });
-const app = createApp(config, { env: process.env, logger });
+const app = createApp(config, {
+  env: process.env,
+  logger,
+  onFatal: (err) => {
+    process.stderr.write(`tg-acp: ${err.message}\n`);
+    shutdown(1);
+  },
+});
 
 let stopping = false;
+/** Stops the app once (later calls are ignored), then exits with `code` (1 when stopping fails). */
+function shutdown(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  app.stop().then(
+    () => process.exit(code),
+    (err: unknown) => {
+      logger.error({ err }, "stop failed");
+      process.exit(1);
+    },
+  );
+}
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "stopping");
-    app.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, "stop failed");
-        process.exit(1);
-      },
-    );
+    if (!stopping) logger.info({ signal }, "stopping");
+    shutdown(0);
   });
 }
 

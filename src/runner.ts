@@ -108,6 +108,8 @@ export function createRunner(deps: {
   journal: TurnJournal;
   acpClient: AcpClient;
   workspaceBasePath: string;
+  /** Copied into each new workspace before session/new (WORKSPACE_TEMPLATE_DIR), when set. */
+  workspaceTemplateDir?: string;
   permissionMode: PermissionMode;
   /** At most this many agent processes at once, across all keys (MAX_CONCURRENT_TURNS). */
   maxConcurrentTurns: number;
@@ -223,6 +225,7 @@ export function createRunner(deps: {
       // A stored workspace stays the session's cwd: agents scope sessions by directory.
       const cwd = await ensureWorkspace(
         row?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, job.key),
+        deps.workspaceTemplateDir,
       );
       job.view.start({ workspacePath: cwd });
       const result = await acpClient.runTurn(
@@ -412,7 +415,10 @@ export function createRunner(deps: {
      * @throws the fs error when it cannot be created.
      */
     workspaceFor(key: TopicKey): Promise<string> {
-      return ensureWorkspace(store.get(key)?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, key));
+      return ensureWorkspace(
+        store.get(key)?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, key),
+        deps.workspaceTemplateDir,
+      );
     },
 
     /** What /status shows for the key. */

@@ -1,4 +1,5 @@
-import fs from "node:fs/promises";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TopicKey } from "./db/session-store.js";
@@ -18,13 +19,60 @@ export function workspacePathFor(basePath: string, key: TopicKey): string {
 }
 
 /**
- * Creates `dir` owner-only (0700) with its parents if it does not exist.
+ * Creates `dir` owner-only (0700) with its parents if it does not exist. When `templateDir` is given
+ * and `dir` is new, the template's contents (agent instructions such as AGENTS.md or .kiro/steering/)
+ * are copied in first: into a sibling staging directory that is then renamed to `dir`, so a failed
+ * copy never leaves a half-filled workspace behind. An existing `dir` is left as it is.
  *
- * @throws the fs error when it cannot be created.
+ * @returns `dir`.
+ * @throws the fs error when it cannot be created or the template cannot be copied.
  */
-export async function ensureWorkspace(dir: string): Promise<string> {
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+export async function ensureWorkspace(dir: string, templateDir?: string): Promise<string> {
+  if (templateDir === undefined) {
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  }
+  if (await exists(dir)) return dir;
+  await fsp.mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
+  const staging = await fsp.mkdtemp(`${dir}.new-`); // 0700
+  try {
+    await fsp.cp(templateDir, staging, { recursive: true });
+    await fsp.rename(staging, dir);
+  } catch (err) {
+    await fsp.rm(staging, { recursive: true, force: true });
+    throw err;
+  }
   return dir;
+}
+
+/**
+ * Why `templateDir` cannot serve as WORKSPACE_TEMPLATE_DIR (one line: "<dir> does not exist", "<dir> is
+ * not a directory", "<dir> is not readable"), or undefined when it can.
+ */
+export function templateDirProblem(templateDir: string): string | undefined {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(templateDir);
+  } catch {
+    return `${templateDir} does not exist`;
+  }
+  if (!stat.isDirectory()) return `${templateDir} is not a directory`;
+  try {
+    fs.accessSync(templateDir, fs.constants.R_OK | fs.constants.X_OK);
+  } catch {
+    return `${templateDir} is not readable`;
+  }
+  return undefined;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fsp.stat(file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
+  }
 }
 
 /**
@@ -41,8 +89,8 @@ export async function resolveInsideWorkspace(workspace: string, target: string):
     }
   }
   try {
-    const root = await fs.realpath(workspace);
-    const real = await fs.realpath(path.resolve(root, candidate));
+    const root = await fsp.realpath(workspace);
+    const real = await fsp.realpath(path.resolve(root, candidate));
     return real === root || real.startsWith(`${root}${path.sep}`) ? real : undefined;
   } catch {
     return undefined;

@@ -22,12 +22,16 @@ describe("createConfig", () => {
     const config = createConfig(required, "/srv/bot");
     expect(config.telegram.apiRoot).toBe("https://api.telegram.org");
     expect(config.telegram.publicUrl).toBeUndefined();
+    expect(config.telegram.mode).toBe("webhook");
+    expect(config.telegram.webhookMaxConnections).toBe(40);
     expect(config.http).toEqual({ host: "0.0.0.0", port: 8080, webhookPath: "/telegram/webhook" });
     expect(config.databasePath).toBe(path.resolve("/srv/bot", "data/tg-acp.db"));
     expect(config.workspaceBasePath).toBe(path.resolve("/srv/bot", "data/workspaces"));
+    expect(config.workspaceTemplateDir).toBeUndefined();
     expect(config.agent.argv).toEqual(["kiro-cli", "acp"]);
     expect(config.allowedUserIds.size).toBe(0);
     expect(config.logLevel).toBe("info");
+    expect(config.logPretty).toBe(false);
   });
 
   it("reads every variable", () => {
@@ -37,24 +41,37 @@ describe("createConfig", () => {
         TELEGRAM_API_ROOT: "http://127.0.0.1:9999",
         PUBLIC_URL: "https://bot.example.com",
         WEBHOOK_PATH: "/hook",
+        WEBHOOK_MAX_CONNECTIONS: "100",
         HOST: "127.0.0.1",
         PORT: "3000",
         DATABASE_PATH: "/var/lib/tg/db.sqlite",
         WORKSPACE_BASE_PATH: "ws",
+        WORKSPACE_TEMPLATE_DIR: "agent-template",
         ACP_AGENT_COMMAND: `gemini --acp --model "gemini 2.5 pro"`,
         ALLOWED_USER_IDS: "111, 222,333",
         LOG_LEVEL: "debug",
+        LOG_PRETTY: "true",
       },
       "/srv/bot",
     );
     expect(config.telegram.apiRoot).toBe("http://127.0.0.1:9999");
     expect(config.telegram.publicUrl).toBe("https://bot.example.com");
+    expect(config.telegram.webhookMaxConnections).toBe(100);
+    expect(createConfig({ ...required, BOT_MODE: "polling" }).telegram.mode).toBe("polling");
     expect(config.http).toEqual({ host: "127.0.0.1", port: 3000, webhookPath: "/hook" });
     expect(config.databasePath).toBe("/var/lib/tg/db.sqlite");
     expect(config.workspaceBasePath).toBe("/srv/bot/ws");
+    expect(config.workspaceTemplateDir).toBe("/srv/bot/agent-template");
     expect(config.agent.argv).toEqual(["gemini", "--acp", "--model", "gemini 2.5 pro"]);
     expect([...config.allowedUserIds]).toEqual([111, 222, 333]);
     expect(config.logLevel).toBe("debug");
+    expect(config.logPretty).toBe(true);
+  });
+
+  it("logs pretty in development unless LOG_PRETTY says otherwise", () => {
+    expect(createConfig({ ...required, NODE_ENV: "development" }).logPretty).toBe(true);
+    expect(createConfig({ ...required, NODE_ENV: "production" }).logPretty).toBe(false);
+    expect(createConfig({ ...required, NODE_ENV: "development", LOG_PRETTY: "false" }).logPretty).toBe(false);
   });
 
   it("names the missing or bad variable in one line", () => {
@@ -69,6 +86,18 @@ describe("createConfig", () => {
       [{ ...required, PUBLIC_URL: "bot.example.com" }, /^PUBLIC_URL /],
       [{ ...required, WEBHOOK_PATH: "hook" }, /^WEBHOOK_PATH must start with \//],
       [{ ...required, LOG_LEVEL: "loud" }, /^LOG_LEVEL /],
+      [{ ...required, LOG_PRETTY: "maybe" }, /^LOG_PRETTY must be true or false/],
+      [{ ...required, BOT_MODE: "push" }, /^BOT_MODE must be webhook or polling/],
+      [
+        { ...required, WEBHOOK_MAX_CONNECTIONS: "0" },
+        /^WEBHOOK_MAX_CONNECTIONS must be a whole number from 1 to 100/,
+      ],
+      [{ ...required, WEBHOOK_MAX_CONNECTIONS: "101" }, /^WEBHOOK_MAX_CONNECTIONS must be a whole number/],
+      [{ ...required, WEBHOOK_MAX_CONNECTIONS: "many" }, /^WEBHOOK_MAX_CONNECTIONS must be a whole number/],
+      [
+        { ...required, BOT_MODE: "polling", PUBLIC_URL: "https://bot.example.com" },
+        /^PUBLIC_URL is set but BOT_MODE=polling/,
+      ],
       [{ ...required, ALLOWED_USER_IDS: "111,bob" }, /^ALLOWED_USER_IDS has "bob"/],
       [{ ...required, ACP_AGENT_COMMAND: "   " }, /^ACP_AGENT_COMMAND is empty/],
     ];

@@ -184,7 +184,7 @@ export function createBot(deps: {
         .catch((err: unknown) => logger.error({ err }, "could not refuse an oversized prompt"));
       return;
     }
-    logger.info({ update_id: ctx.update.update_id, topic: topic.key }, "prompt queued");
+    logger.debug({ update_id: ctx.update.update_id, topic: topic.key }, "prompt queued");
     void runner.enqueue({
       key: topic.key,
       prompt,

@@ -42,7 +42,7 @@ export function testAppEnv(options: {
 /**
  * Starts the whole app on 127.0.0.1 (random port) against the mock Bot API at `apiRoot`, with the
  * test ACP agent (state in `<dir>/agent`), the database at `<dir>/tg-acp.db` and workspaces under
- * `<dir>/workspaces`. Log lines are kept in `logLines`.
+ * `<dir>/workspaces`. Log lines are kept in `logLines`, errors passed to `onFatal` in `fatalErrors`.
  */
 export async function startTestApp(options: {
   apiRoot: string;
@@ -58,7 +58,12 @@ export async function startTestApp(options: {
     secrets: [config.telegram.botToken, config.telegram.webhookSecret],
     destination: { write: (line: string) => void logLines.push(line) },
   });
-  const app = createApp(config, { env: { ...process.env, ...env }, logger });
+  const fatalErrors: Error[] = [];
+  const app = createApp(config, {
+    env: { ...process.env, ...env },
+    logger,
+    onFatal: (err) => void fatalErrors.push(err),
+  });
   const { port } = await app.start();
   const baseUrl = `http://127.0.0.1:${port}`;
 
@@ -67,6 +72,7 @@ export async function startTestApp(options: {
     config,
     baseUrl,
     logLines,
+    fatalErrors,
     /** POSTs an Update to the webhook with the right secret; returns the HTTP status. */
     async postUpdate(
       update: Update | Record<string, unknown>,

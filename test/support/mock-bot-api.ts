@@ -13,6 +13,17 @@ export type BotApiCall = {
   messageId?: number;
 };
 
+/** The webhook state the mock keeps (Bot API WebhookInfo, plus fields tests may set). */
+export type MockWebhookInfo = {
+  url: string;
+  has_custom_certificate: boolean;
+  pending_update_count: number;
+  max_connections?: number;
+  allowed_updates?: string[];
+  last_error_date?: number;
+  last_error_message?: string;
+};
+
 /** A forced answer: HTTP status and Bot API body. */
 export type InjectedReply = { status: number; body: Record<string, unknown> };
 
@@ -32,9 +43,15 @@ const BUDGETED = new Set(["sendMessage", "editMessageText", "sendMessageDraft", 
  * A local mock of the Telegram Bot API on 127.0.0.1 (point Telegraf's `telegram.apiRoot` at `url`).
  * Records every call and answers getMe, sendMessage, editMessageText, editMessageReplyMarkup,
  * sendMessageDraft, sendChatAction, sendPhoto, sendDocument, getFile (and serves file downloads),
- * setWebhook, getWebhookInfo, deleteWebhook, setMyCommands, answerCallbackQuery; other methods get
- * a 404 "method not found", as the real API does. Tests can force answers with `inject` and have
- * Telegram's limits enforced with 429s (`enforce`).
+ * setWebhook, getWebhookInfo, deleteWebhook, setMyCommands, answerCallbackQuery and getUpdates; other
+ * methods get a 404 "method not found", as the real API does. Tests can force answers with `inject`
+ * or `fail`, and have Telegram's limits enforced with 429s (`enforce`).
+ *
+ * Webhook state: setWebhook stores url, max_connections and allowed_updates, deleteWebhook clears the
+ * url, getWebhookInfo returns them (tests can add last_error_* with `setWebhookInfo`).
+ * getUpdates (long polling) answers 409 while a webhook is set, as Telegram does; otherwise it returns
+ * the updates queued with `queueUpdates` whose update_id is at least `offset` (smaller ones count as
+ * confirmed and are dropped), waiting up to `timeout` seconds for one to arrive.
  */
 export async function startMockBotApi(options: { enforce?: Enforcement; drafts?: boolean } = {}) {
   const calls: BotApiCall[] = [];
@@ -43,6 +60,23 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
   const lastEditAt = new Map<string, number>();
   const budgetLog = new Map<number, number[]>();
   let injector: ((call: BotApiCall) => InjectedReply | undefined) | undefined;
+  let webhook: MockWebhookInfo = { url: "", has_custom_certificate: false, pending_update_count: 0 };
+  let pending: Array<{ update_id: number }> = [];
+  const waiters = new Set<() => void>();
+  const failures = new Map<string, { error_code: number; description: string }>();
+  /** Resolves when an update is queued, the client goes away, or `ms` pass. */
+  const waitForUpdates = (res: http.ServerResponse, ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        res.off("close", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      waiters.add(done);
+      res.once("close", done);
+    });
   let nextMessageId = 1000;
   let tooManyRequests = 0;
 
@@ -100,6 +134,8 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
 
     const forced = injector?.(call);
     if (forced) return answer(forced.status, forced.body);
+    const failure = failures.get(method);
+    if (failure) return answer(failure.error_code, { ok: false, ...failure });
     const retryAfter = enforce(method, payload);
     if (retryAfter !== undefined) {
       tooManyRequests += 1;
@@ -174,13 +210,38 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
       case "editMessageReplyMarkup":
         return ok({ message_id: payload.message_id, chat: { id: chatId } });
       case "sendChatAction":
-      case "setWebhook":
-      case "deleteWebhook":
       case "setMyCommands":
       case "answerCallbackQuery":
         return ok(true);
+      case "setWebhook":
+        webhook = {
+          ...webhook,
+          url: String(payload.url),
+          max_connections: (payload.max_connections as number | undefined) ?? 40,
+          allowed_updates: payload.allowed_updates as string[] | undefined,
+        };
+        return ok(true);
+      case "deleteWebhook":
+        webhook = { url: "", has_custom_certificate: false, pending_update_count: 0 };
+        if (payload.drop_pending_updates === true) pending = [];
+        return ok(true);
       case "getWebhookInfo":
-        return ok({ url: "", has_custom_certificate: false, pending_update_count: 0 });
+        return ok({ ...webhook, pending_update_count: webhook.pending_update_count + pending.length });
+      case "getUpdates": {
+        if (webhook.url !== "") {
+          return answer(409, {
+            ok: false,
+            error_code: 409,
+            description:
+              "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+          });
+        }
+        const offset = Number(payload.offset ?? 0);
+        pending = pending.filter((u) => u.update_id >= offset);
+        if (pending.length === 0) await waitForUpdates(res, Number(payload.timeout ?? 0) * 1000);
+        if (res.destroyed) return;
+        return ok(pending.filter((u) => u.update_id >= offset).slice(0, Number(payload.limit ?? 100)));
+      }
       default:
         return answer(404, { ok: false, error_code: 404, description: "Not Found: method not found" });
     }
@@ -198,6 +259,23 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
     /** Forces answers: `fn` sees each call and returns a reply, or undefined to answer normally. */
     inject(fn: ((call: BotApiCall) => InjectedReply | undefined) | undefined): void {
       injector = fn;
+    },
+    /** The webhook state getWebhookInfo reports (without the pending count of queued updates). */
+    get webhook(): MockWebhookInfo {
+      return webhook;
+    },
+    /** Merges fields into the webhook state, e.g. last_error_date and last_error_message. */
+    setWebhookInfo(info: Partial<MockWebhookInfo>): void {
+      webhook = { ...webhook, ...info };
+    },
+    /** Queues Updates for getUpdates (long polling) and wakes a waiting poll. */
+    queueUpdates(...updates: Array<{ update_id: number }>): void {
+      pending.push(...updates);
+      for (const wake of [...waiters]) wake();
+    },
+    /** Makes every later call of `method` fail with this Bot API error. */
+    fail(method: string, errorCode: number, description: string): void {
+      failures.set(method, { error_code: errorCode, description });
     },
     /** Makes a file downloadable through getFile + the file URL. */
     addFile(fileId: string, data: Buffer): void {
@@ -243,6 +321,7 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
     },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const wake of [...waiters]) wake();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

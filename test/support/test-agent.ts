@@ -182,7 +182,7 @@ const app = acp
   .onRequest(acp.methods.agent.session.new, ({ params }) => {
     const sessionId = randomUUID();
     writeSession(sessionId, { cwd: params.cwd, history: [] });
-    logEvent({ event: "session/new", sessionId, cwd: params.cwd });
+    logEvent({ event: "session/new", sessionId, cwd: params.cwd, files: fs.readdirSync(params.cwd).sort() });
     return { sessionId, ...modelOffer(sessionId) };
   })
   .onRequest(acp.methods.agent.session.load, async ({ params, client }) => {

@@ -1,0 +1,53 @@
+# tg-acp image: `docker compose up -d --build` (see README "Docker and compose").
+#
+# The ACP agent is installed into the runtime image by the AGENT_INSTALL build argument (a shell command
+# run as root), e.g.:
+#   docker compose build --build-arg AGENT_INSTALL="npm install -g @zed-industries/codex-acp"
+# and ACP_AGENT_COMMAND in .env names its command. Set AGENT_INSTALL="" for an image without an agent.
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+# --- build: compile TypeScript, build better-sqlite3 from source, keep production dependencies only ---
+FROM ${NODE_IMAGE} AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+# --- runtime ---
+FROM ${NODE_IMAGE} AS runtime
+# Tools agents expect in a workspace (git) and system CAs for agents that are native binaries.
+ARG RUNTIME_PACKAGES="ca-certificates git"
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ${RUNTIME_PACKAGES} \
+ && rm -rf /var/lib/apt/lists/*
+ARG AGENT_INSTALL="npm install -g @agentclientprotocol/claude-agent-acp"
+RUN if [ -n "$AGENT_INSTALL" ]; then sh -c "$AGENT_INSTALL" && npm cache clean --force; fi
+
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY drizzle ./drizzle
+
+# Everything that must survive a new container lives on the /data volume: the database, the
+# workspaces, and HOME, where agents keep their logins and their own session history.
+RUN mkdir -p /data/workspaces /data/home \
+ && chown -R node:node /data \
+ && chmod 700 /data /data/home
+ENV NODE_ENV=production \
+    HOME=/data/home \
+    DATABASE_PATH=/data/tg-acp.db \
+    WORKSPACE_BASE_PATH=/data/workspaces \
+    HOST=0.0.0.0 \
+    PORT=8080
+VOLUME /data
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/main.js"]

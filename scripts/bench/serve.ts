@@ -1,0 +1,114 @@
+/**
+ * A server for the benchmarks, run as a child process (so the load generator has its own core) with an
+ * IPC channel: `tsx scripts/bench/serve.ts <target>`, after `npm run build` (the bot's code comes from
+ * dist/). Sends `{ port }` once listening; answers `"stats"` with `{ rss, enqueued }`; `"stop"` stops it.
+ *
+ * Targets:
+ * - `bare`: a bare Hono app on @hono/node-server whose POST route reads the body and answers 200.
+ * - `stub-runner`: the bot's real webhook path (Hono route with the secret check, Telegraf handlers,
+ *   update-id log in SQLite, allowlist, topic keys, logging at info to /dev/null) in front of a
+ *   runner STUBBED FOR THE BENCH ONLY, which counts turns instead of spawning agents.
+ */
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { type ServerType, serve } from "@hono/node-server";
+import { Hono } from "hono";
+import pino from "pino";
+import type { UserFromGetMe } from "telegraf/types";
+import type { ModelCatalog } from "../../src/acp/model-catalog.js";
+import type { SessionStore } from "../../src/db/session-store.js";
+import type { Runner } from "../../src/runner.js";
+import { fromDist } from "./dist.js";
+import { BENCH_SETTINGS } from "./settings.js";
+
+const { createConfig } = await fromDist<typeof import("../../src/config.js")>("config.js");
+const { createHttpApp } = await fromDist<typeof import("../../src/http/server.js")>("http/server.js");
+const { createLogger } = await fromDist<typeof import("../../src/logger.js")>("logger.js");
+const { createBot } = await fromDist<typeof import("../../src/telegram/bot.js")>("telegram/bot.js");
+const { openDatabase } = await fromDist<typeof import("../../src/db/database.js")>("db/database.js");
+const { createUpdateLog } = await fromDist<typeof import("../../src/db/update-log.js")>("db/update-log.js");
+const target = process.argv[2];
+let enqueued = 0;
+let stop: () => Promise<void>;
+let port: number;
+
+const listen = (fetch: (request: Request) => Response | Promise<Response>) =>
+  new Promise<{ server: ServerType; port: number }>((resolve) => {
+    const server = serve({ fetch, hostname: "127.0.0.1", port: 0 }, (info) =>
+      resolve({ server, port: info.port }),
+    );
+  });
+const closer = (server: ServerType) => () => new Promise<void>((resolve) => server.close(() => resolve()));
+
+if (target === "bare") {
+  const config = createConfig(BENCH_SETTINGS);
+  const hono = new Hono();
+  hono.post(config.http.webhookPath, async (c) => {
+    await c.req.text();
+    return c.body(null, 200);
+  });
+  const listening = await listen(hono.fetch);
+  port = listening.port;
+  stop = closer(listening.server);
+} else if (target === "stub-runner") {
+  const config = createConfig(BENCH_SETTINGS);
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: [config.telegram.botToken, config.telegram.webhookSecret],
+    destination: pino.destination({ dest: "/dev/null", sync: false }),
+  });
+  // Only enqueue is reached by text messages; the rest of the runner, the store and the model
+  // catalog serve commands, which the load does not send.
+  const runner = {
+    enqueue: async () => {
+      enqueued += 1;
+    },
+  } as unknown as Runner;
+  const { telegraf } = createBot({
+    botToken: config.telegram.botToken,
+    apiRoot: config.telegram.apiRoot,
+    allowedUserIds: config.allowedUserIds,
+    runner,
+    store: {} as SessionStore,
+    models: {} as ModelCatalog,
+    agentCommand: "bench",
+    permissionTimeoutMs: config.permissions.timeoutMs,
+    streaming: config.streaming,
+    inputDebounceMs: config.inputDebounceMs,
+    logger,
+  });
+  telegraf.botInfo = {
+    id: 7000000001,
+    is_bot: true,
+    first_name: "Bench",
+    username: "bench_bot",
+  } as UserFromGetMe;
+  // The real dispatch path: the update-id log (SQLite) first, then Telegraf.
+  const benchDir = fs.mkdtempSync(path.join(os.tmpdir(), "tg-acp-bench-serve-"));
+  const database = openDatabase(path.join(benchDir, "bench.db"));
+  const updateLog = createUpdateLog(database.db);
+  const http = createHttpApp({
+    webhookPath: config.http.webhookPath,
+    webhookSecret: config.telegram.webhookSecret,
+    dispatch: async (update) => {
+      if (!updateLog.firstSeen(update.update_id)) return;
+      await telegraf.handleUpdate(update);
+    },
+    logger,
+  });
+  const listening = await listen(http.fetch);
+  port = listening.port;
+  stop = closer(listening.server);
+} else {
+  process.stderr.write("usage: serve.ts bare|stub-runner\n");
+  process.exit(2);
+}
+
+process.on("message", (message) => {
+  if (message === "stats") process.send?.({ rss: process.memoryUsage().rss, enqueued });
+  if (message === "stop") void stop().then(() => process.exit(0));
+});
+process.on("disconnect", () => void stop().then(() => process.exit(0)));
+process.send?.({ port });
