@@ -10,7 +10,7 @@ import type { Config } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { createSessionStore, type SessionStore } from "./db/session-store.js";
 import { createTurnJournal } from "./db/turn-journal.js";
-import { createUpdateLog } from "./db/update-log.js";
+import { createUpdateLog, type UpdateLog } from "./db/update-log.js";
 import { createHttpApp } from "./http/server.js";
 import type { Logger } from "./logger.js";
 import { redactedMessage } from "./redact.js";
@@ -55,6 +55,7 @@ export function createApp(
   let bot: BotHandle | undefined;
   let accepting = false;
   let ttlTimer: NodeJS.Timeout | undefined;
+  let updateLog: UpdateLog | undefined;
 
   return {
     async start(): Promise<{ port: number }> {
@@ -64,7 +65,8 @@ export function createApp(
       const database = openDatabase(config.databasePath);
       store = createSessionStore(database);
       const journal = createTurnJournal(database.db);
-      const updateLog = createUpdateLog(database.db);
+      updateLog = createUpdateLog(database);
+      const seen = updateLog;
       try {
         fs.mkdirSync(config.workspaceBasePath, { recursive: true, mode: 0o700 });
         fs.accessSync(config.workspaceBasePath, fs.constants.W_OK);
@@ -130,7 +132,7 @@ export function createApp(
         webhookSecret: config.telegram.webhookSecret,
         isAccepting: () => accepting,
         dispatch: async (update) => {
-          if (!updateLog.firstSeen(update.update_id)) {
+          if (!seen.firstSeen(update.update_id)) {
             logger.info({ update_id: update.update_id }, "update seen before; not processed again");
             return;
           }
@@ -231,6 +233,8 @@ export function createApp(
           if ("closeAllConnections" in closing) closing.closeAllConnections();
         });
       }
+      updateLog?.flush();
+      updateLog = undefined;
       store?.close();
       store = undefined;
     },

@@ -178,7 +178,11 @@ export function createRunner(deps: {
   }
 
   async function runJob(job: TurnJob, turnId: number, state: KeyState): Promise<void> {
-    const log = logger.child({ topic: job.key, turnId });
+    const log = logger.child({
+      topic: job.key,
+      turnId,
+      ...(job.updateId === undefined ? {} : { update_id: job.updateId }),
+    });
     if (slots.pending >= deps.maxConcurrentTurns) {
       void job.view.notice(
         `⏳ ${deps.maxConcurrentTurns} turns are running; yours is queued with ${slots.size} ahead.`,

@@ -92,6 +92,20 @@ describe("access", () => {
     expect(agentEvents()).toEqual([]);
   });
 
+  it("logs each update with its update_id, chat and forum topic", async () => {
+    const bot = await start();
+    const update = topicTextUpdate("hello", { threadId: 2391, userId: 999000111 });
+    await bot.postUpdate(update);
+    await h.api.until(() => bot.logLines.some((l) => l.includes("not in ALLOWED_USER_IDS")));
+    const line = JSON.parse(bot.logLines.find((l) => l.includes("not in ALLOWED_USER_IDS")) ?? "{}");
+    expect(line).toMatchObject({
+      update_id: update.update_id,
+      chat_id: FIXTURE_CHAT_ID,
+      thread_id: 2391,
+      user_id: 999000111,
+    });
+  });
+
   it("serves nobody at all when ALLOWED_USER_IDS is empty", async () => {
     const bot = await start({ env: { ALLOWED_USER_IDS: "" } });
     await bot.postUpdate(topicTextUpdate("hello", { threadId: 2391 }));

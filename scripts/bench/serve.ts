@@ -88,7 +88,7 @@ if (target === "bare") {
   // The real dispatch path: the update-id log (SQLite) first, then Telegraf.
   const benchDir = fs.mkdtempSync(path.join(os.tmpdir(), "tg-acp-bench-serve-"));
   const database = openDatabase(path.join(benchDir, "bench.db"));
-  const updateLog = createUpdateLog(database.db);
+  const updateLog = createUpdateLog(database);
   const http = createHttpApp({
     webhookPath: config.http.webhookPath,
     webhookSecret: config.telegram.webhookSecret,

@@ -84,8 +84,12 @@ export async function measureTurns(turns: number, sameTopicTurns = turns): Promi
       const before = api.callsOf("sendMessage").length;
       const started = Date.now();
       await bot.postUpdate(topicTextUpdate(text, { threadId }));
+      // The first send of this turn's answer (the test agent echoes the prompt).
       const sent = await api.waitFor(
-        (c) => c.method === "sendMessage" && api.callsOf("sendMessage").indexOf(c) >= before,
+        (c) =>
+          c.method === "sendMessage" &&
+          api.callsOf("sendMessage").indexOf(c) >= before &&
+          String(c.payload.text).includes(text),
         30_000,
       );
       return sent.at - started;

@@ -13,6 +13,7 @@ import { sendWorkspaceFile } from "./file-sender.js";
 import { createOutbox } from "./outbox.js";
 import { createPermissionPrompts, PERMISSION_CALLBACK_PREFIX } from "./permission-prompts.js";
 import { createPromptIntake } from "./prompt-intake.js";
+import { createRouter } from "./router.js";
 import { createStreamRenderer, type DraftSupport } from "./stream-renderer.js";
 import { type MessageTopic, topicOf } from "./topic.js";
 
@@ -94,17 +95,32 @@ export function createBot(deps: {
   const drafts: DraftSupport = { available: true };
   const intake = createPromptIntake({ debounceMs: deps.inputDebounceMs });
 
+  /**
+   * The update's child logger (update_id, chat, forum topic), made on first use: a pino child costs
+   * more than the rest of an update's trip through the bot, and most updates log nothing.
+   */
+  const logOf = (ctx: Context): Logger => {
+    const state = ctx.state as { log?: Logger };
+    if (!state.log) {
+      const message = ctx.message ?? ctx.callbackQuery?.message;
+      const thread = message && "message_thread_id" in message ? message.message_thread_id : undefined;
+      state.log = logger.child({
+        update_id: ctx.update.update_id,
+        chat_id: ctx.chat?.id,
+        ...(thread === undefined ? {} : { thread_id: thread }),
+      });
+    }
+    return state.log;
+  };
+
   bot.catch((err, ctx) => {
-    logger.error({ err, update_id: ctx.update.update_id }, "update handler failed");
+    logOf(ctx).error({ err }, "update handler failed");
   });
 
   bot.use(async (ctx, next) => {
     const from = ctx.from;
     if (from && !from.is_bot && deps.allowedUserIds.has(from.id)) return next();
-    logger.info(
-      { update_id: ctx.update.update_id, user_id: from?.id, chat_id: ctx.chat?.id },
-      "update from a user not in ALLOWED_USER_IDS ignored",
-    );
+    logOf(ctx).info({ user_id: from?.id }, "update from a user not in ALLOWED_USER_IDS ignored");
     // In groups, strangers get silence; in a private chat, what they need to ask the operator.
     if (ctx.callbackQuery) {
       await ctx.answerCbQuery("You are not allowed to use this bot.", { show_alert: true });
@@ -121,10 +137,9 @@ export function createBot(deps: {
     timeoutMs: deps.permissionTimeoutMs,
     logger,
   });
-  bot.action(new RegExp(`^${PERMISSION_CALLBACK_PREFIX}`), (ctx) =>
-    prompts.handleCallback(ctx, "data" in ctx.callbackQuery ? ctx.callbackQuery.data : ""),
-  );
-  registerCommands(bot, {
+  const router = createRouter();
+  router.action(PERMISSION_CALLBACK_PREFIX, (ctx, data) => prompts.handleCallback(ctx, data));
+  registerCommands(router, {
     store: deps.store,
     runner,
     models: deps.models,
@@ -132,7 +147,7 @@ export function createBot(deps: {
     logger,
   });
 
-  bot.command("get", async (ctx) => {
+  router.command("get", async (ctx) => {
     const topic = topicOf(ctx.message);
     if (!topic) return;
     const requested = ctx.message.text.replace(/^\/\S+\s*/, "").trim();
@@ -181,10 +196,10 @@ export function createBot(deps: {
         .reply(
           `This prompt has ${length.toLocaleString("en")} characters; the limit is ${MAX_PROMPT_CHARS.toLocaleString("en")}. Send it as a document instead.`,
         )
-        .catch((err: unknown) => logger.error({ err }, "could not refuse an oversized prompt"));
+        .catch((err: unknown) => logOf(ctx).error({ err }, "could not refuse an oversized prompt"));
       return;
     }
-    logger.debug({ update_id: ctx.update.update_id, topic: topic.key }, "prompt queued");
+    if (logger.isLevelEnabled("debug")) logOf(ctx).debug({ topic: topic.key }, "prompt queued");
     void runner.enqueue({
       key: topic.key,
       prompt,
@@ -194,8 +209,7 @@ export function createBot(deps: {
     });
   };
 
-  bot.action(new RegExp(`^${RETRY_CALLBACK_PREFIX}\\d+$`), async (ctx) => {
-    const data = "data" in ctx.callbackQuery ? ctx.callbackQuery.data : "";
+  router.action(RETRY_CALLBACK_PREFIX, async (ctx, data) => {
     const turnId = Number(data.slice(RETRY_CALLBACK_PREFIX.length));
     const message = ctx.callbackQuery.message;
     if (!message) return ctx.answerCbQuery("This message is too old.", { show_alert: true });
@@ -206,10 +220,12 @@ export function createBot(deps: {
     await ctx.answerCbQuery("Retrying");
     await ctx
       .editMessageReplyMarkup({ inline_keyboard: [] })
-      .catch((err: unknown) => logger.debug({ err }, "could not remove the Retry button"));
+      .catch((err: unknown) => logOf(ctx).debug({ err }, "could not remove the Retry button"));
   });
 
   bot.on(message("text"), (ctx) => {
+    const command = router.handleCommand(ctx);
+    if (command) return command;
     const topic = topicOf(ctx.message);
     if (!topic || ctx.message.text.trim() === "") return;
     intake.add(topic.key, ctx.message.text, (text) => startTurn(ctx, topic, [{ type: "text", text }]));
@@ -229,7 +245,7 @@ export function createBot(deps: {
         await ctx.reply(`📎 ${err.message}`);
         return;
       }
-      logger.error({ err }, "could not fetch the file the user sent");
+      logOf(ctx).error({ err }, "could not fetch the file the user sent");
       await ctx.reply("⚠️ Could not fetch that file from Telegram; it was not sent to the agent.");
     }
   };
@@ -259,6 +275,9 @@ export function createBot(deps: {
       ctx.message.caption,
     );
   });
+
+  // After the message handlers, so text messages (the hot path) skip this layer.
+  router.mountActions(bot);
 
   bot.on("message", async (ctx) => {
     const kind = UNSUPPORTED_CONTENT.find((k) => k in ctx.message);

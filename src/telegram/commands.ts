@@ -1,4 +1,4 @@
-import type { Context, Telegraf } from "telegraf";
+import type { Context } from "telegraf";
 import type { BotCommand, InlineKeyboardButton } from "telegraf/types";
 import { AgentTurnError } from "../acp/acp-client.js";
 import type { ModelCatalog } from "../acp/model-catalog.js";
@@ -6,6 +6,7 @@ import { type AgentModels, AUTO_MODEL } from "../acp/models.js";
 import type { SessionStore, TopicKey } from "../db/session-store.js";
 import type { Logger } from "../logger.js";
 import type { Runner, TopicStatus } from "../runner.js";
+import type { ActionContext, Router } from "./router.js";
 import { type MessageTopic, topicOf } from "./topic.js";
 
 /** The command menu (Bot API setMyCommands). */
@@ -23,12 +24,12 @@ export const MODEL_CALLBACK_PREFIX = "m:";
 const MODEL_INDEX_PREFIX = "mi:";
 
 /**
- * Registers /new, /model, /cancel, /status, /sessions and /help, and the /model buttons. Commands
+ * Registers /new, /model, /cancel, /status, /sessions and /help (and /start), and the /model buttons. Commands
  * are answered at once (never queued behind a turn) in the topic they came from, with or without
  * an @botname suffix, in forum topics, the General topic and private chats.
  */
 export function registerCommands(
-  bot: Telegraf,
+  router: Router,
   deps: { store: SessionStore; runner: Runner; models: ModelCatalog; agentCommand: string; logger: Logger },
 ): void {
   const { store, runner, logger } = deps;
@@ -47,7 +48,7 @@ export function registerCommands(
   const thread = (topic: MessageTopic) =>
     topic.messageThreadId === undefined ? {} : { message_thread_id: topic.messageThreadId };
 
-  bot.command(
+  router.command(
     "new",
     withTopic(async (ctx, topic) => {
       store.clearSession(topic.key);
@@ -61,7 +62,7 @@ export function registerCommands(
     }),
   );
 
-  bot.command(
+  router.command(
     "model",
     withTopic(async (ctx, topic, args) => {
       let models: AgentModels | undefined;
@@ -110,7 +111,7 @@ export function registerCommands(
     return true;
   }
 
-  bot.command(
+  router.command(
     "cancel",
     withTopic(async (ctx, topic) => {
       const { cancelledRunning, dropped } = runner.cancel(topic.key);
@@ -124,14 +125,14 @@ export function registerCommands(
     }),
   );
 
-  bot.command(
+  router.command(
     "status",
     withTopic(async (ctx, topic) => {
       await ctx.reply(statusText(deps.agentCommand, runner.status(topic.key)), thread(topic));
     }),
   );
 
-  bot.command(
+  router.command(
     "sessions",
     withTopic(async (ctx, topic) => {
       const rows = store.list(topic.key.chatId, topic.key.userId);
@@ -157,11 +158,10 @@ export function registerCommands(
       thread(topic),
     );
   });
-  bot.command("help", help);
-  bot.start(help);
+  router.command("help", help);
+  router.command("start", help);
 
-  bot.action(/^mi?:/, async (ctx) => {
-    const data = "data" in ctx.callbackQuery ? ctx.callbackQuery.data : "";
+  const onModelTap = async (ctx: ActionContext, data: string) => {
     const message = ctx.callbackQuery.message;
     if (!message) return ctx.answerCbQuery("This message is too old.", { show_alert: true });
     const messageThreadId =
@@ -188,7 +188,9 @@ export function registerCommands(
         })
         .catch((err: unknown) => logger.debug({ err }, "could not update the model list"));
     }
-  });
+  };
+  router.action(MODEL_INDEX_PREFIX, onModelTap);
+  router.action(MODEL_CALLBACK_PREFIX, onModelTap);
 }
 
 function modelListText(models: AgentModels, current: string): string {
