@@ -5,8 +5,8 @@ import type * as acp from "@agentclientprotocol/sdk";
 import pino from "pino";
 import { Telegram } from "telegraf";
 import type { UserFromGetMe, WebhookInfo } from "telegraf/types";
+import { type AgentDescription, createAcpClient } from "./acp/acp-client.js";
 import { resolveAgentExecutable } from "./acp/agent-command.js";
-import { type AgentProbe, probeAgent } from "./acp/agent-probe.js";
 import { agentClientOptions } from "./agent-options.js";
 import { type Config, createConfig } from "./config.js";
 import { readMigrationStatus } from "./db/migration-status.js";
@@ -160,14 +160,7 @@ async function checkAgent(config: Config, env: NodeJS.ProcessEnv, logger: Logger
   const options = agentClientOptions(config, env, logger);
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tg-acp-doctor-"));
   try {
-    const probe = await probeAgent({
-      argv: options.argv,
-      env: options.env,
-      cwd: scratch,
-      timeoutMs: options.requestTimeoutMs,
-      stopGraceMs: options.stopGraceMs,
-      logger,
-    });
+    const probe = await createAcpClient(options).describe(scratch);
     return { name: "agent", status: "ok", detail: describeProbe(command, probe) };
   } catch (err) {
     return fail(
@@ -224,7 +217,7 @@ function checkWebhook(config: Config, info: WebhookInfo, now: Date): CheckResult
 }
 
 /** `<name> <version>, ACP v<n>; capabilities: ...; models: a (current), b` on one line. */
-function describeProbe(command: string, probe: AgentProbe): string {
+function describeProbe(command: string, probe: AgentDescription): string {
   const who = probe.agentInfo
     ? `${probe.agentInfo.name} ${probe.agentInfo.version ?? ""}`.trim()
     : `\`${command}\``;

@@ -113,6 +113,8 @@ export type TurnResult = {
 /** What {@link AcpClient.describe} learns from an agent without prompting it. */
 export type AgentDescription = {
   agentInfo: acp.Implementation | null | undefined;
+  /** The ACP protocol version the agent answered initialize with. */
+  protocolVersion: number;
   capabilities: acp.AgentCapabilities;
   models: AgentModels | undefined;
 };
@@ -329,6 +331,7 @@ export function createAcpClient(options: AcpClientOptions) {
         started.session.state.sessionId = created.sessionId;
         return {
           agentInfo: started.init.agentInfo,
+          protocolVersion: started.init.protocolVersion,
           capabilities: started.capabilities,
           models: modelsOf(created),
         };

@@ -3,6 +3,7 @@ import { type Context, Telegraf } from "telegraf";
 import { message } from "telegraf/filters";
 import type { Attachment } from "../acp/acp-client.js";
 import type { ModelCatalog } from "../acp/model-catalog.js";
+import type { Config } from "../config.js";
 import type { TurnRow } from "../db/schema.js";
 import type { SessionStore } from "../db/session-store.js";
 import type { Logger } from "../logger.js";
@@ -49,16 +50,6 @@ export type BotHandle = {
   flushInput(): void;
 };
 
-/** Streaming and pacing settings (see Config.streaming). */
-export type StreamingOptions = {
-  editIntervalMs: number;
-  groupPerMinute: number;
-  privatePerMinute: number;
-  showThoughts: boolean;
-  retries: number;
-  chatMinIntervalMs: number;
-};
-
 /**
  * Creates the Telegraf bot with the bot's handlers: the allowlist (messages, commands and button
  * taps), the commands, permission buttons, then text, photos and documents → a turn in the runner
@@ -75,7 +66,7 @@ export function createBot(deps: {
   models: ModelCatalog;
   agentCommand: string;
   permissionTimeoutMs: number;
-  streaming: StreamingOptions;
+  streaming: Config["streaming"];
   inputDebounceMs: number;
   logger: Logger;
 }): BotHandle {
