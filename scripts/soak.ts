@@ -8,7 +8,7 @@
 import path from "node:path";
 import Database from "better-sqlite3";
 import { startTestApp } from "../test/support/app-fixture.js";
-import { startMockBotApi } from "../test/support/mock-bot-api.js";
+import { INJECTED, startMockBotApi } from "../test/support/mock-bot-api.js";
 import { makeTempDir } from "../test/support/temp-dir.js";
 import { isAlive, readAgentEvents } from "../test/support/test-agent-command.js";
 import { topicTextUpdate } from "../test/support/updates.js";
@@ -33,19 +33,11 @@ api.inject((call) => {
   const roll = random();
   if (roll < 0.05) {
     injected429 += 1;
-    return {
-      status: 429,
-      body: {
-        ok: false,
-        error_code: 429,
-        description: "Too Many Requests: retry after 1",
-        parameters: { retry_after: 1 },
-      },
-    };
+    return INJECTED.tooManyRequests(1);
   }
   if (roll < 0.1) {
     injected5xx += 1;
-    return { status: 502, body: { ok: false, error_code: 502, description: "Bad Gateway" } };
+    return INJECTED.badGateway();
   }
   return undefined;
 });

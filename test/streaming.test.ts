@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PROGRESS_HEADER } from "../src/telegram/stream-renderer.js";
 import { useBotHarness } from "./support/harness.js";
-import { startMockBotApi } from "./support/mock-bot-api.js";
+import { INJECTED, startMockBotApi } from "./support/mock-bot-api.js";
 import { streamText, visibleWords } from "./support/stream-text.js";
 import { FIXTURE_USER_ID, privateTextUpdate, topicTextUpdate } from "./support/updates.js";
 
@@ -40,15 +40,7 @@ describe("streaming through the webhook", () => {
     h.api.inject((call) => {
       if (call.method === "sendMessage" && call.payload.text === "echo: after a flood wait" && !injected429) {
         injected429 = true;
-        return {
-          status: 429,
-          body: {
-            ok: false,
-            error_code: 429,
-            description: "Too Many Requests: retry after 1",
-            parameters: { retry_after: 1 },
-          },
-        };
+        return INJECTED.tooManyRequests(1);
       }
       if (
         call.method === "sendMessage" &&
@@ -56,7 +48,7 @@ describe("streaming through the webhook", () => {
         !injected502
       ) {
         injected502 = true;
-        return { status: 502, body: { ok: false, error_code: 502, description: "Bad Gateway" } };
+        return INJECTED.badGateway();
       }
       if (
         call.method === "sendMessage" &&

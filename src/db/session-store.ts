@@ -5,6 +5,11 @@ import { permissionGrants, type SessionRow, sessions, turns } from "./schema.js"
 /** Identifies one conversation: a user in a forum topic of a chat (`threadId` 0 = no topic). */
 export type TopicKey = { chatId: number; threadId: number; userId: number };
 
+/** Rows of `table` (any table keyed by chat_id, thread_id, user_id) that belong to `key`. */
+function ofKey(table: typeof turns | typeof permissionGrants, key: TopicKey) {
+  return and(eq(table.chatId, key.chatId), eq(table.threadId, key.threadId), eq(table.userId, key.userId));
+}
+
 /** The model value that means "the agent's default". */
 export const DEFAULT_MODEL = "auto";
 
@@ -121,14 +126,7 @@ export function createSessionStore(database: OpenDatabase, now: () => Date = () 
       const hit = db
         .select({ toolKind: permissionGrants.toolKind })
         .from(permissionGrants)
-        .where(
-          and(
-            eq(permissionGrants.chatId, key.chatId),
-            eq(permissionGrants.threadId, key.threadId),
-            eq(permissionGrants.userId, key.userId),
-            eq(permissionGrants.toolKind, toolKind),
-          ),
-        )
+        .where(and(ofKey(permissionGrants, key), eq(permissionGrants.toolKind, toolKind)))
         .get();
       return hit !== undefined;
     },
@@ -157,24 +155,8 @@ export function createSessionStore(database: OpenDatabase, now: () => Date = () 
       database.sqlite.transaction(() => {
         for (const key of idle) {
           db.delete(sessions).where(byKey(key)).run();
-          db.delete(turns)
-            .where(
-              and(
-                eq(turns.chatId, key.chatId),
-                eq(turns.threadId, key.threadId),
-                eq(turns.userId, key.userId),
-              ),
-            )
-            .run();
-          db.delete(permissionGrants)
-            .where(
-              and(
-                eq(permissionGrants.chatId, key.chatId),
-                eq(permissionGrants.threadId, key.threadId),
-                eq(permissionGrants.userId, key.userId),
-              ),
-            )
-            .run();
+          db.delete(turns).where(ofKey(turns, key)).run();
+          db.delete(permissionGrants).where(ofKey(permissionGrants, key)).run();
         }
       })();
       return idle;

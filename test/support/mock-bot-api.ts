@@ -27,6 +27,23 @@ export type MockWebhookInfo = {
 /** A forced answer: HTTP status and Bot API body. */
 export type InjectedReply = { status: number; body: Record<string, unknown> };
 
+/** Forced answers tests inject: a flood wait (429 with retry_after, seconds) and a 502. */
+export const INJECTED = {
+  tooManyRequests: (retryAfter: number): InjectedReply => ({
+    status: 429,
+    body: {
+      ok: false,
+      error_code: 429,
+      description: `Too Many Requests: retry after ${retryAfter}`,
+      parameters: { retry_after: retryAfter },
+    },
+  }),
+  badGateway: (): InjectedReply => ({
+    status: 502,
+    body: { ok: false, error_code: 502, description: "Bad Gateway" },
+  }),
+};
+
 /** Telegram-like limits the mock enforces with 429 answers (all optional). */
 export type Enforcement = {
   /** Least time between two edits (or drafts) of one message, ms. */
