@@ -57,6 +57,7 @@ const envSchema = z.object({
   PERMISSION_MODE: z.enum(["ask", "allow", "deny"]).default("ask"),
   PERMISSION_TIMEOUT_MS: positiveMs(600_000),
   STREAM_EDIT_INTERVAL_MS: positiveMs(1_500),
+  STREAM_FIRST_SEND_MS: z.coerce.number().int().min(0).max(10_000).default(800),
   GROUP_CHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(20),
   PRIVATE_CHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(60),
   SHOW_THOUGHTS: z.stringbool({ error: "must be true or false" }).default(false),
@@ -118,6 +119,8 @@ export type Config = {
   streaming: {
     /** Least time between two edits (or drafts) of one message, ms. */
     editIntervalMs: number;
+    /** How long the first message of an answer waits for more text (or the turn's end), ms. */
+    firstSendMs: number;
     /** Messages and edits per minute per group (all its topics share it) and per private chat. */
     groupPerMinute: number;
     privatePerMinute: number;
@@ -217,6 +220,7 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
     permissions: { mode: e.PERMISSION_MODE, timeoutMs: e.PERMISSION_TIMEOUT_MS },
     streaming: {
       editIntervalMs: e.STREAM_EDIT_INTERVAL_MS,
+      firstSendMs: e.STREAM_FIRST_SEND_MS,
       groupPerMinute: e.GROUP_CHAT_MESSAGES_PER_MINUTE,
       privatePerMinute: e.PRIVATE_CHAT_MESSAGES_PER_MINUTE,
       showThoughts: e.SHOW_THOUGHTS,

@@ -97,6 +97,7 @@ export function createProgressStream(deps: {
   editIntervalMs: number;
 }) {
   let progress: Shown | undefined;
+  let inFlight: string | undefined;
   return {
     /** The next send or edit, or when it is due (Infinity: nothing to do). */
     next(now: number, context: { textShown: boolean; final: boolean }): Step | number {
@@ -108,16 +109,33 @@ export function createProgressStream(deps: {
           ? now
           : (deps.message.since() ?? now) + PROGRESS_DELAY_MS;
       if (due > now) return due;
+      const editing = progress?.id !== undefined;
+      const key = editing ? `p:${progress?.id}` : undefined;
       return {
         run: async () => {
           let id = progress?.id;
+          let shown = text;
+          inFlight = key;
           try {
-            id = await deps.sender.post(progress, { html: text, plain: text }, "progress");
+            const current = () => {
+              const latest = deps.message.text();
+              return { html: latest, plain: latest };
+            };
+            const posted = await deps.sender.post(progress, current, {
+              label: "progress",
+              priority: editing && !context.final ? "edit" : "message",
+              ...(key ? { key } : {}),
+            });
+            id = posted.id;
+            shown = posted.html;
           } finally {
-            progress = { id, shown: text, lastEditAt: Date.now() };
+            inFlight = undefined;
+            progress = { id, shown, lastEditAt: Date.now() };
           }
         },
       };
     },
+    /** The outbox key of an edit of the progress message still being delivered, if any. */
+    inFlight: () => inFlight,
   };
 }

@@ -23,6 +23,8 @@ export type StreamRendererOptions = {
   drafts: DraftSupport;
   /** Least time between two edits (or drafts) of one message. */
   editIntervalMs: number;
+  /** How long the first message waits for more text after the first chunk (STREAM_FIRST_SEND_MS). */
+  firstSendMs: number;
   /** Past this many characters of HTML the stream continues in a new message (≤ 4096). */
   pageLimit: number;
   showThoughts: boolean;
@@ -42,6 +44,7 @@ type Op = Step | { waitUntil: number } | "idle" | "done";
  *   message; the last edit carries the complete formatted text;
  * - private chats: sendMessageDraft (Bot API 9.3+) while streaming, then the final message(s);
  *   where drafts fail, send + edit as above.
+ * The first message waits up to `firstSendMs` for some substance, so a short answer is one call.
  * Text is the agent's Markdown as Telegram HTML (plain text where Telegram cannot parse it). Tool
  * calls, the plan (and thoughts, when shown) live in one progress message edited in place. Images
  * and workspace files the agent links are sent along at the end. Every call goes through the chat's
@@ -69,6 +72,7 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
     privateChat: options.privateChat,
     drafts: options.drafts,
     editIntervalMs: options.editIntervalMs,
+    firstSendMs: options.firstSendMs,
     chatId,
     logger,
     onText: () => typing.stop(),
@@ -126,7 +130,7 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
   function nextOp(now: number): Op {
     const notice = noticeStep();
     if (notice) return notice;
-    const answerNext = answer.next(now, final);
+    const answerNext = answer.next(now);
     if (typeof answerNext !== "number") return answerNext;
     const progressNext = progress.next(now, { textShown: answer.hasShownText(), final });
     if (typeof progressNext !== "number") return progressNext;
@@ -222,6 +226,8 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
       typing.stop();
       pages.end(outcome);
       final = true;
+      // An intermediate edit still waiting in the outbox now carries the final text: send it first.
+      for (const key of [answer.end(), progress.inFlight()]) if (key) outbox.promote(chatId, key);
       await ensurePump();
     },
   };
