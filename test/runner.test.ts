@@ -181,12 +181,39 @@ describe("runner", () => {
       "start a2",
       "end a2",
     ]);
+    // a1 made the key's session (b1 may have made the first one); a2 continued it.
+    const sessionA = (await store.session(keyA))?.sessionId;
+    expect(sessionA).toMatch(/^session-/);
     expect(acp.calls.filter((c) => c.text.startsWith("a")).map((c) => c.sessionId)).toEqual([
       undefined,
-      "session-1",
+      sessionA,
     ]);
     expect(views.outcomes(keyA)).toEqual(["answered", "answered"]);
-    expect((await store.session(keyA))?.sessionId).toBe("session-1");
+  });
+
+  it("frees the agent slot when the agent is done, while its answer is still delivered; the topic waits", async () => {
+    const acp = fakeAcp(async (text) => text);
+    let releaseDelivery = () => {};
+    const delivering = new Promise<void>((resolve) => (releaseDelivery = resolve));
+    const finished: string[] = [];
+    const views = (key: TopicKey): TurnView => ({
+      ...recordingViews().views(key),
+      finish: async (outcome) => {
+        if (key === keyA && finished.length === 0) await delivering; // a rate-limited chat
+        finished.push(`${key.threadId}:${outcome.kind === "answered" ? outcome.result.text : outcome.kind}`);
+      },
+    });
+    const r = makeRunner({ acp: acp.client, views, concurrency: 1 });
+    const a1 = r.submit(prompt(keyA, "a1"));
+    const a2 = r.submit(prompt(keyA, "a2"));
+    await until(() => acp.calls.length === 1);
+    // One slot: B's agent runs while A's answer waits for Telegram; A's next prompt waits for it.
+    await r.submit(prompt(keyB, "b1"));
+    expect(finished).toEqual(["2:b1"]);
+    expect(acp.calls.map((c) => c.text)).toEqual(["a1", "b1"]);
+    releaseDelivery();
+    await Promise.all([a1, a2]);
+    expect(finished).toEqual(["2:b1", "1:a1", "1:a2"]);
   });
 
   it("journals a prompt of an Update once, however often it is submitted", async () => {

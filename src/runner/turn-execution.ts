@@ -37,7 +37,8 @@ export type TurnExecutionDeps = {
  * model, stores the session id, journals how it ended, and hands the outcome to the view. `track`
  * is told of the running turn (for /status and /cancel) and of its end. Never throws.
  *
- * @returns the turn's summary for /status, or undefined when it did not run.
+ * @returns once the agent is done: the turn's summary for /status (undefined when it did not run)
+ *   and `delivered`, which settles when the view has delivered the answer.
  */
 export function createTurnExecution(deps: TurnExecutionDeps) {
   const { store, acpClient, logger } = deps;
@@ -46,7 +47,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
     queued: QueuedTurn,
     view: TurnView,
     track: (running: RunningTurn | undefined) => void,
-  ): Promise<LastTurn | undefined> {
+  ): Promise<{ last: LastTurn | undefined; delivered: Promise<void> }> {
     const { key, turnId } = queued;
     const log = logger.child({ topic: key, turnId });
     const startedAt = Date.now();
@@ -68,9 +69,9 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
     let last: LastTurn | undefined;
     let delivered: Promise<void> | undefined;
     try {
-      if (!(await store.claimTurn(turnId))) return undefined;
+      if (!(await store.claimTurn(turnId))) return { last: undefined, delivered: Promise.resolve() };
       const turn = await store.turn(turnId);
-      if (!turn) return undefined;
+      if (!turn) return { last: undefined, delivered: Promise.resolve() };
       const row = await store.session(key);
       // A stored workspace stays the session's cwd: agents scope sessions by directory.
       const cwd = await ensureWorkspace(
@@ -151,8 +152,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
       clearTimeout(timer);
       track(undefined);
     }
-    if (outcome) await (delivered ?? view.finish(outcome));
-    return last;
+    return { last, delivered: delivered ?? (outcome ? view.finish(outcome) : Promise.resolve()) };
   };
 }
 
