@@ -54,6 +54,10 @@ const envSchema = z.object({
   ACP_REQUEST_TIMEOUT_MS: positiveMs(60_000),
   ACP_REPLAY_QUIET_MS: z.coerce.number().int().min(0).default(400),
   AGENT_STOP_GRACE_MS: positiveMs(5_000),
+  AGENT_WARM_SPARES: z.coerce.number().int().min(0).max(16).default(1),
+  AGENT_SPARE_MAX_AGE_MS: positiveMs(30 * 60_000),
+  AGENT_SPARE_RETRY_MS: positiveMs(5_000),
+  AGENT_KEEP_ALIVE_MS: z.coerce.number().int().min(0).default(0),
   PERMISSION_MODE: z.enum(["ask", "allow", "deny"]).default("ask"),
   PERMISSION_TIMEOUT_MS: positiveMs(600_000),
   STREAM_EDIT_INTERVAL_MS: positiveMs(1_500),
@@ -109,6 +113,14 @@ export type Config = {
     replayQuietMs: number;
     /** How long the agent gets after stdin closes, and again after SIGTERM, before the next step, ms. */
     stopGraceMs: number;
+    /** Agent processes kept spawned and past initialize, bound to no session (0 = none). */
+    warmSpares: number;
+    /** A spare older than this is replaced, ms. */
+    spareMaxAgeMs: number;
+    /** After a spare failed or died, the next one starts no sooner than this, ms. */
+    spareRetryMs: number;
+    /** A topic's process stays alive this long after its turn for the next prompt (0 = never), ms. */
+    keepAliveMs: number;
   };
   permissions: {
     /** ask: inline buttons in the topic; allow / deny: answer every request so, for unattended use. */
@@ -216,6 +228,10 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
       requestTimeoutMs: e.ACP_REQUEST_TIMEOUT_MS,
       replayQuietMs: e.ACP_REPLAY_QUIET_MS,
       stopGraceMs: e.AGENT_STOP_GRACE_MS,
+      warmSpares: e.AGENT_WARM_SPARES,
+      spareMaxAgeMs: e.AGENT_SPARE_MAX_AGE_MS,
+      spareRetryMs: e.AGENT_SPARE_RETRY_MS,
+      keepAliveMs: e.AGENT_KEEP_ALIVE_MS,
     },
     permissions: { mode: e.PERMISSION_MODE, timeoutMs: e.PERMISSION_TIMEOUT_MS },
     streaming: {

@@ -168,7 +168,10 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
       return undefined;
     },
 
-    resetSession: (key) => store.clearSession(key),
+    async resetSession(key) {
+      await store.clearSession(key);
+      deps.acpClient.release(topicKeyId(key));
+    },
     model: (key) => store.model(key),
     setModel: (key, model) => store.setModel(key, model),
     availableModels: () => deps.models.get(),

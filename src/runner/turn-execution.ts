@@ -4,6 +4,7 @@ import { AgentTurnError, TurnCancelledError } from "../acp/errors.js";
 import type { ModelCatalog } from "../acp/model-catalog.js";
 import { formatDuration } from "../domain/duration.js";
 import type { Store } from "../domain/store.js";
+import { topicKeyId } from "../domain/topic-key.js";
 import { AUTO_MODEL, type FinalTurnState, type TurnResult } from "../domain/turn.js";
 import type { QueuedTurn } from "../domain/turn-queue.js";
 import type { Logger } from "../logger.js";
@@ -88,6 +89,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
           ...(turn.attachments ? { attachments: turn.attachments } : {}),
           model: row?.model ?? AUTO_MODEL,
           signal: abort.signal,
+          keepAliveKey: topicKeyId(key),
         },
         {
           onUpdate: (update) => view.update(update),
