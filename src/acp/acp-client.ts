@@ -72,26 +72,6 @@ export function createAcpClient(options: AcpClientOptions) {
     logger,
   });
 
-  /** An agent from the pool for `cwd`, or TurnCancelledError as soon as `cancel` aborts. */
-  async function take(cwd: string, cancel: AbortSignal): Promise<StartedAgent> {
-    const taking = pool.take(cwd);
-    const cancelled = new Promise<never>((_, reject) => {
-      const onAbort = () => reject(new TurnCancelledError("the turn was cancelled"));
-      if (cancel.aborted) onAbort();
-      else cancel.addEventListener("abort", onAbort, { once: true });
-      void taking.finally(() => cancel.removeEventListener("abort", onAbort)).catch(() => {});
-    });
-    cancelled.catch(() => {});
-    try {
-      return await Promise.race([taking, cancelled]);
-    } catch (err) {
-      // Cancelled while the agent started: hand it back (it ends) once it is up.
-      if (err instanceof TurnCancelledError)
-        void taking.then((started) => pool.done(started)).catch(() => {});
-      throw err;
-    }
-  }
-
   /**
    * The session for the turn: restored, or new (telling the user when the old one was lost). An
    * agent that hung or died on load is replaced: `holder.started` is always the turn's agent.
@@ -115,7 +95,7 @@ export function createAcpClient(options: AcpClientOptions) {
         // An agent that hung or died on load is not trusted with the new session.
         if (!holder.started.session.isOpen() || isTimeout(err)) {
           void pool.done(holder.started);
-          holder.started = await take(request.cwd, cancel);
+          holder.started = await pool.take(request.cwd, cancel);
           holder.started.session.bind(callbacks, cancel);
         }
       }
@@ -141,7 +121,7 @@ export function createAcpClient(options: AcpClientOptions) {
         request.keepAliveKey === undefined
           ? undefined
           : pool.claim(request.keepAliveKey, request.sessionId, request.cwd);
-      const holder = { started: kept?.started ?? (await take(request.cwd, cancel)) };
+      const holder = { started: kept?.started ?? (await pool.take(request.cwd, cancel)) };
       holder.started.session.bind(callbacks, cancel);
       let keep = false;
       try {

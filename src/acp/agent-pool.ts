@@ -1,4 +1,5 @@
 import type { Logger } from "../logger.js";
+import { TurnCancelledError } from "./errors.js";
 import type { StartedAgent } from "./session-setup.js";
 
 /** Options of {@link createAgentPool}; durations in ms. */
@@ -15,8 +16,8 @@ export type AgentPoolOptions = {
   maxProcesses: number;
   /** Least time between two spawns of a spare after one failed or died. */
   retryDelayMs?: number;
-  /** Spawns an agent with `cwd`, connects and initializes it. */
-  start: (cwd: string) => Promise<StartedAgent>;
+  /** Spawns an agent with `cwd`, connects and initializes it; `cancel` abandons (and ends) it. */
+  start: (cwd: string, cancel?: AbortSignal) => Promise<StartedAgent>;
   /** Ends an agent (session/close when it has one, then the process). Never throws. */
   end: (started: StartedAgent) => Promise<void>;
   logger: Logger;
@@ -31,10 +32,21 @@ type Spare = {
   bornAt: number;
   /** taken: a turn has it; retired: ended (too old, closed) before a turn took it. */
   fate?: "taken" | "retired";
+  /** It failed initialize or died. */
+  failed?: boolean;
 };
 type Parked = KeptAgent & { timer: NodeJS.Timeout; parkedAt: number };
 
 const DEFAULT_RETRY_DELAY_MS = 5_000;
+const CANCELLED = Symbol("cancelled");
+
+/** Resolves with {@link CANCELLED} once `signal` aborts (at once when it already has). */
+function whenAborted(signal: AbortSignal): Promise<typeof CANCELLED> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(CANCELLED);
+    else signal.addEventListener("abort", () => resolve(CANCELLED), { once: true });
+  });
+}
 
 /**
  * Where a turn's agent process comes from, so that agents that are slow to start do not make every
@@ -73,6 +85,7 @@ export function createAgentPool(options: AgentPoolOptions) {
         ageTimer.unref();
         void started.proc.exited.then((exit) => {
           clearTimeout(ageTimer);
+          spare.failed = true;
           if (spare.fate !== undefined) return;
           logger.warn(
             { exit: { code: exit.code, signal: exit.signal } },
@@ -85,6 +98,7 @@ export function createAgentPool(options: AgentPoolOptions) {
         return started;
       },
       (err: unknown) => {
+        spare.failed = true;
         if (spare.fate === "retired") return undefined;
         logger.warn({ err }, "a spare agent process failed to start; retrying later");
         failedAt = Date.now();
@@ -153,23 +167,32 @@ export function createAgentPool(options: AgentPoolOptions) {
      * An initialized agent for a turn in `cwd`: a ready spare (or one about to be ready), else a new
      * process spawned in `cwd`. Call {@link done} when the turn no longer uses it.
      *
+     * @throws TurnCancelledError when `cancel` aborts first (a process started for the turn is ended
+     *   before this rejects; a spare still starting stays a spare).
      * @throws AgentTurnError when a new process cannot be started or initialized.
      */
-    async take(cwd: string): Promise<StartedAgent> {
+    async take(cwd: string, cancel: AbortSignal): Promise<StartedAgent> {
       makeRoom();
       inUse += 1;
       try {
         while (spares.length > 0) {
           const spare = spares.shift() as Spare;
+          if (!spare.started && !spare.failed) {
+            // Still starting: wait for it, unless the turn is cancelled meanwhile (it stays a spare).
+            const ready = await Promise.race([spare.ready, whenAborted(cancel)]);
+            if (ready === CANCELLED) {
+              if (!spare.failed && !closed) spares.unshift(spare);
+              throw new TurnCancelledError("the turn was cancelled");
+            }
+          }
           spare.fate = "taken";
-          // Its replacement starts once it is known to work: one that fails waits for the retry delay.
-          if (spare.started) refill();
-          else void spare.ready.then((ok) => ok && refill());
-          const started = await spare.ready;
-          if (started?.session.isOpen() && Date.now() - spare.bornAt < options.spareMaxAgeMs) return started;
+          refill();
+          const started = spare.started;
+          if (started?.session.isOpen() && !spare.failed && Date.now() - spare.bornAt < options.spareMaxAgeMs)
+            return started;
           if (started) end(started);
         }
-        return await options.start(cwd);
+        return await options.start(cwd, cancel);
       } catch (err) {
         inUse -= 1;
         throw err;

@@ -24,11 +24,12 @@ export function createAgentStarter(deps: {
   };
   return {
     /**
-     * An initialized agent in `cwd`.
+     * An initialized agent in `cwd`; aborting `cancel` abandons initialize and ends the process.
      *
+     * @throws TurnCancelledError when `cancel` aborts first (after the process is ended).
      * @throws AgentTurnError when it cannot be started, exits, or does not answer initialize in time.
      */
-    async start(cwd: string): Promise<StartedAgent> {
+    async start(cwd: string, cancel: AbortSignal = never): Promise<StartedAgent> {
       const proc = deps.launch(cwd);
       const session = connectAgent(proc, deps.logger);
       const request: acp.InitializeRequest = {
@@ -37,7 +38,7 @@ export function createAgentStarter(deps: {
         clientInfo: deps.clientInfo,
       };
       try {
-        const init = await setupRequest(proc, "initialize", deps.timing, never, (o) =>
+        const init = await setupRequest(proc, "initialize", deps.timing, cancel, (o) =>
           session.agent.request(acp.methods.agent.initialize, request, o),
         );
         return { proc, session, init, capabilities: init.agentCapabilities ?? {} };
