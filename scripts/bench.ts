@@ -7,10 +7,13 @@
  *     stubbed in this bench only (scripts/bench/serve.ts), so no agent is spawned;
  * (b) turn overhead: webhook POST -> first sendMessage, minus the bare test agent's spawn -> first chunk;
  * (c) session store get and upsert per second with 100,000 rows, against raw better-sqlite3;
- * (d) RSS of `node dist/main.js` idle and with 50 topics' turns in flight.
+ * (d) RSS of `node dist/main.js` idle and with 50 topics' turns in flight;
+ * (e)-(i) fast turns (scripts/bench/fast-turns.ts): warm spares, a one-line answer, a busy group with a
+ *     /cancel, the RSS of the spares, keep-alive on a follow-up.
  */
 import os from "node:os";
-import { measureMemory } from "./bench/memory.js";
+import { measureBusyGroup, measureColdStart, measureFollowUp, measureOneLine } from "./bench/fast-turns.js";
+import { measureIdleWithSpares, measureMemory } from "./bench/memory.js";
 import { measureSessionStore, STORE } from "./bench/session-store.js";
 import { count, median } from "./bench/stats.js";
 import { measureTurns } from "./bench/turn.js";
@@ -116,6 +119,74 @@ rows.push({
 notes.push(
   `(d) RSS of the bot's own process (agents excluded), peak while ${memory.topics} topics' turns ran (${memory.agentsAtOnce} agent processes at once, ${memory.answered}/${memory.topics} answered).`,
 );
+
+progress(`(e) first text in a fresh topic, agent initialize ${1500} ms: spares off / on / instant agent`);
+const cold = await measureColdStart(5);
+const coldGap = median(cold.sparesOn) - median(cold.instant);
+rows.push({
+  measure: "(e) first text, fresh topic, slow agent",
+  value: `${ms(median(cold.sparesOn))} spares on / ${ms(median(cold.sparesOff))} off`,
+  baseline: `${ms(median(cold.instant))} instant-initialize agent`,
+  bar: `on ≤ instant + 150 ms: +${ms(coldGap)}`,
+  ok: coldGap <= 150,
+});
+notes.push(
+  `(e) n=${cold.sparesOn.length} each, medians; the test agent as a subprocess with --init-delay ${cold.initDelayMs} (answers initialize ${cold.initDelayMs} ms late), POST -> first sendMessage at the mock; with spares on, each sample waits until a spare is past initialize, as between a user's messages.`,
+);
+
+progress("(f) one-line answers: calls and delay after the turn's end");
+const oneLine = await measureOneLine();
+for (const result of oneLine) {
+  rows.push({
+    measure: `(f) one-line answer, ${result.chat}`,
+    value: `${result.sends} sendMessage, ${result.edits} edits, ${result.drafts} drafts; +${ms(result.afterEndMs)}`,
+    baseline: "after the agent's prompt-end",
+    bar: "1 sendMessage, 0 edits, ≤ 100 ms",
+    ok: result.sends === 1 && result.edits === 0 && result.drafts === 0 && result.afterEndMs <= 100,
+  });
+}
+
+progress("(g) a busy group: 3 topics streaming 12,000 characters and a /cancel in a 4th (takes minutes)");
+const group = await measureBusyGroup();
+rows.push({
+  measure: "(g) /cancel confirmation in a busy group",
+  value: `${ms(group.confirmMs, 0)} (stopped note ${ms(group.stoppedMs, 0)})`,
+  baseline: "3 topics streaming at once",
+  bar: "< 2 s",
+  ok: group.confirmMs < 2_000,
+});
+rows.push({
+  measure: "(g) busy group: answers, budget, 429s",
+  value: `${group.complete ? "all complete" : "INCOMPLETE"}; max ${group.maxPerMinute} calls/min; ${group.tooManyRequests} 429s`,
+  baseline: "mock: 20/min per group, 1 edit/s per message",
+  bar: "complete, ≤ 20/min, 0 429s",
+  ok: group.complete && group.maxPerMinute <= 20 && group.tooManyRequests === 0,
+});
+notes.push(
+  `(g) ${group.calls} Bot API calls in ${(group.totalMs / 1000).toFixed(0)} s; the cancelled turn's "Stopped" note went out ${ms(group.stoppedMs, 0)} after the /cancel.`,
+);
+
+progress("(h) RSS idle: the bot without and with one warm spare");
+const noSpare = await measureIdleWithSpares(0);
+const oneSpare = await measureIdleWithSpares(1);
+rows.push({
+  measure: "(h) RSS idle, bot + spares",
+  value: `${mib(oneSpare.botRss + oneSpare.agentsRss)} (bot ${mib(oneSpare.botRss)} + spare ${mib(oneSpare.agentsRss)})`,
+  baseline: `${mib(noSpare.botRss + noSpare.agentsRss)} without spares`,
+  bar: "",
+  ok: undefined,
+});
+
+progress("(i) a follow-up in a known topic: keep-alive off / on, and the agent's own prompt time");
+const follow = await measureFollowUp(5);
+const followGap = median(follow.keepAliveOn) - median(follow.agentPrompt);
+rows.push({
+  measure: "(i) follow-up, known topic",
+  value: `${ms(median(follow.keepAliveOn))} keep-alive on / ${ms(median(follow.keepAliveOff))} off`,
+  baseline: `${ms(median(follow.agentPrompt))} the agent's own prompt time`,
+  bar: `on ≤ agent + 50 ms: +${ms(followGap)}`,
+  ok: followGap <= 50,
+});
 
 const cpu = os.cpus()[0]?.model ?? "unknown CPU";
 const header = ["measurement", "tg-acp", "baseline (same run)", "bar", "result"];

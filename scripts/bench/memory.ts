@@ -113,3 +113,48 @@ function mostAtOnce(dir: string): number {
   }
   return most;
 }
+
+/**
+ * (h) RSS of the bot plus its warm spares, idle: `node dist/main.js` with AGENT_WARM_SPARES=`spares`,
+ * once every spare is past initialize; the bot's RSS and the sum over its live agent processes.
+ */
+export async function measureIdleWithSpares(spares: number): Promise<{ botRss: number; agentsRss: number }> {
+  const temp = makeTempDir("tg-acp-bench-rss-");
+  const api = await startMockBotApi();
+  const env = testAppEnv({
+    apiRoot: api.url,
+    dir: temp.dir,
+    agentFlags: ["--no-noise"],
+    env: { LOG_LEVEL: "info", AGENT_WARM_SPARES: String(spares) },
+  });
+  const { child } = await startMain(env, temp.dir);
+  const events = () => readAgentEvents(path.join(temp.dir, "agent"));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (events().filter((e) => e.event === "initialized").length < spares && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const agents = events()
+      .filter((e) => e.event === "start")
+      .map((e) => e.pid)
+      .filter((pid) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    return {
+      botRss: rssOf(child.pid as number),
+      agentsRss: agents.reduce((sum, pid) => sum + rssOf(pid), 0),
+    };
+  } finally {
+    const exited = once(child, "exit");
+    child.kill("SIGTERM");
+    await exited;
+    await api.close();
+    temp.cleanup();
+  }
+}

@@ -76,6 +76,7 @@ export async function measureTurns(turns: number, sameTopicTurns = turns): Promi
       apiRoot: api.url,
       dir: temp.dir,
       agentFlags: AGENT_FLAGS,
+      agent: "subprocess",
       env: { LOG_LEVEL: "warn" },
     });
     const bare = () => bareTurn(path.join(temp.dir, "bare-agent"), temp.dir);

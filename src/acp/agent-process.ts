@@ -18,14 +18,16 @@ export type AgentProcess = {
   /** The last ~4 KB the agent wrote on stderr, for error messages and logs. */
   stderrTail(): string;
   /**
-   * Ends the agent gently: closes stdin, waits up to `graceMs`, sends SIGTERM to the whole process
-   * group, waits `graceMs` again, and only then sends SIGKILL. Leftover group members (children
+   * Ends the agent gently: closes stdin, waits up to 1 s (at most `graceMs`) for it to exit, sends
+   * SIGTERM to the whole process group, waits `graceMs`, and only then sends SIGKILL. Leftover group members (children
    * that outlived the agent) get the same treatment. Never throws.
    */
   stop(graceMs: number): Promise<void>;
 };
 
 const STDERR_TAIL_BYTES = 4096;
+/** How long an agent may take to exit by itself once its stdin closed, before SIGTERM, ms. */
+const STDIN_EXIT_WAIT_MS = 1_000;
 
 /**
  * Spawns `argv` without a shell, in its own process group (so the group can be signalled, since some
@@ -77,7 +79,8 @@ export function spawnAgent(options: {
     stderrTail: () => stderr,
     stop: async (graceMs) => {
       child.stdin?.end();
-      if (!hasExited) await Promise.race([exited, sleep(graceMs)]);
+      // An agent that exits when its stdin closes does so at once; one that does not gets SIGTERM soon.
+      if (!hasExited) await Promise.race([exited, sleep(Math.min(graceMs, STDIN_EXIT_WAIT_MS))]);
       await endGroup(child, hasExited, exited, graceMs, log);
     },
   };

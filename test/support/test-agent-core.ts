@@ -196,6 +196,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         logEvent({ event: "initialize-failed" });
         throw acp.RequestError.internalError({ details: "initialize refused (test flag)" });
       }
+      logEvent({ event: "initialized" });
       return {
         protocolVersion: acp.PROTOCOL_VERSION,
         agentCapabilities: {
