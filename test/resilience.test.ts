@@ -228,6 +228,16 @@ describe("agent failures", () => {
     await h.waitForText(T, /^echo: still fine$/);
   });
 
+  it("logs junk on a real agent's stdout once per turn, with a sample", async () => {
+    const bot = await h.start({ agent: "subprocess", agentFlags: ["--junk"] });
+    await bot.postUpdate(topicTextUpdate("still fine", { threadId: T }));
+    await h.waitForText(T, /^echo: still fine$/);
+    await bot.app.idle();
+    const warnings = bot.logLines.filter((l) => l.includes("not JSON-RPC"));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0] as string).sample).toBe("this is not JSON-RPC");
+  });
+
   it("reports a JSON-RPC error in one line, logs the agent's stderr, and keeps serving", async () => {
     const bot = await h.start();
     await bot.postUpdate(topicTextUpdate("rpc-error", { threadId: T }));

@@ -89,8 +89,11 @@ export function createAcpClient(options: AcpClientOptions) {
       } catch (err) {
         if (err instanceof TurnCancelledError) throw err;
         logger.warn({ err, sessionId: request.sessionId }, "could not restore session; starting a new one");
+        const caps = holder.started.capabilities;
+        const never = !caps.loadSession && !caps.sessionCapabilities?.resume;
         callbacks.onNotice(
           `⚠️ The earlier context of this topic could not be restored (${oneLine(err)}); starting a new session.`,
+          never ? "no-restore" : undefined,
         );
         // An agent that hung or died on load is not trusted with the new session.
         if (!holder.started.session.isOpen() || isTimeout(err)) {

@@ -36,9 +36,19 @@ export function resolveAgentExecutable(command: string, env: NodeJS.ProcessEnv, 
   );
 }
 
-/** The agent's environment: the bot's, minus the variables named in `secretNames`. */
-export function agentEnvironment(env: NodeJS.ProcessEnv, secretNames: readonly string[]): NodeJS.ProcessEnv {
+/**
+ * The agent's environment: the bot's, minus the variables named in `secretNames` and minus any
+ * variable whose value is one of `secretValues` (the token copied into another variable).
+ */
+export function agentEnvironment(
+  env: NodeJS.ProcessEnv,
+  secretNames: readonly string[],
+  secretValues: readonly string[] = [],
+): NodeJS.ProcessEnv {
   const copy = { ...env };
   for (const name of secretNames) delete copy[name];
+  const values = new Set(secretValues.filter((value) => value !== ""));
+  for (const [name, value] of Object.entries(copy))
+    if (value !== undefined && values.has(value)) delete copy[name];
   return copy;
 }

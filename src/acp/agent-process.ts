@@ -4,6 +4,7 @@ import { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as acp from "@agentclientprotocol/sdk";
 import type { Logger } from "../logger.js";
+import { junkLineDetector } from "./stdout-junk.js";
 
 /** How an agent process ended: exit code or signal, or the error that kept it from starting. */
 export type AgentExit = { code: number | null; signal: NodeJS.Signals | null; error?: Error };
@@ -67,9 +68,18 @@ export function spawnAgent(options: {
     log.debug({ exit: { code: exit.code, signal: exit.signal, error: exit.error?.message } }, "agent exited");
   });
 
+  let junkLines = 0;
+  const stdout = (Readable.toWeb(child.stdout as Readable) as ReadableStream<Uint8Array>).pipeThrough(
+    junkLineDetector((sample) => {
+      junkLines += 1;
+      // Once per process (one turn): the SDK answers each such line with -32700 and reads on.
+      if (junkLines === 1)
+        log.warn({ sample }, "the agent wrote a line on stdout that is not JSON-RPC; ignored");
+    }),
+  );
   const stream = acp.ndJsonStream(
     Writable.toWeb(child.stdin as Writable) as WritableStream<Uint8Array>,
-    Readable.toWeb(child.stdout as Readable) as ReadableStream<Uint8Array>,
+    stdout,
   );
 
   return {

@@ -40,6 +40,13 @@ export async function guard<T>(
   } catch (err) {
     if (cancel.aborted) throw new TurnCancelledError("the turn was cancelled", { cause: err });
     if (err instanceof AgentTurnError) throw err;
+    const tooLarge = messageTooLarge(err);
+    if (tooLarge) {
+      throw new AgentTurnError(
+        `the agent sent a line over the ${tooLarge} byte limit of one ACP message during ${step}`,
+        { cause: err },
+      );
+    }
     if (isTimeout(err)) throw new AgentTurnError(`${step} timed out`, { cause: err });
     // A closed connection or EPIPE usually means the agent died: say how, when it did.
     const info = await Promise.race([proc.exited, sleep(EXIT_SETTLE_MS).then(() => undefined)]);
@@ -53,6 +60,14 @@ export function describeExit(exit: AgentExit): string {
   if (exit.error) return `could not be started (${exit.error.message})`;
   if (exit.signal) return `was killed by ${exit.signal}`;
   return `exited with code ${exit.code}`;
+}
+
+/** The limit in bytes when an error (or its cause) is the SDK's MessageTooLargeError, else undefined. */
+function messageTooLarge(err: unknown): number | undefined {
+  const e = err as { name?: string; maxMessageBytes?: unknown; cause?: unknown } | null;
+  if (!e) return undefined;
+  if (e.name === "MessageTooLargeError" && typeof e.maxMessageBytes === "number") return e.maxMessageBytes;
+  return e.cause !== undefined && e.cause !== err ? messageTooLarge(e.cause) : undefined;
 }
 
 /** Whether an error (or its cause) is a timeout or a cancelled request (JSON-RPC -32800). */

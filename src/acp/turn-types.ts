@@ -27,8 +27,11 @@ export type TurnRequest = {
 export type TurnCallbacks = {
   /** Every live session/update (never replayed history), in order; kinds the SDK knows only. */
   onUpdate?: (update: acp.SessionUpdate) => void;
-  /** A one-line notice for the user (context not restored, model not applied...). */
-  onNotice: (line: string) => void;
+  /**
+   * A one-line notice for the user (context not restored, model not applied...). `once` names a
+   * notice worth saying only once per topic (the agent cannot restore sessions at all).
+   */
+  onNotice: (line: string, once?: string) => void;
   /** session/new created this id; persist it before the prompt runs. */
   onSessionId: (sessionId: string) => void;
   /** The agent's model offer, from the session set-up response or a config_option_update. */

@@ -54,6 +54,8 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
   const running = new Map<string, RunningTurn>();
   const last = new Map<string, LastTurn>();
   let draining = false;
+  /** Notices said once per topic (`<key>|<kind>`), for this run of the bot. */
+  const saidOnce = new Set<string>();
   /** Prompts between submit() and the queue (journalling): idle() waits for them too. */
   let submitting = 0;
   const execute = createTurnExecution({
@@ -64,6 +66,12 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     workspaceBasePath: deps.workspaceBasePath,
     workspaceTemplateDir: deps.workspaceTemplateDir,
     turnTimeoutMs: deps.turnTimeoutMs,
+    firstNotice: (key, kind) => {
+      const id = `${topicKeyId(key)}|${kind}`;
+      if (saidOnce.has(id)) return false;
+      saidOnce.add(id);
+      return true;
+    },
     logger,
   });
   const viewOf = (turn: QueuedTurn): Pending =>

@@ -29,6 +29,8 @@ export type TurnExecutionDeps = {
   workspaceTemplateDir: string | undefined;
   /** A turn running longer is cancelled (session/cancel, then the process is ended). */
   turnTimeoutMs: number;
+  /** Whether the notice `kind` is new for `key` (notices said once per topic). */
+  firstNotice: (key: QueuedTurn["key"], kind: string) => boolean;
   logger: Logger;
 };
 
@@ -93,7 +95,9 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
         },
         {
           onUpdate: (update) => view.update(update),
-          onNotice: (line) => void view.notice(line),
+          onNotice: (line, once) => {
+            if (once === undefined || deps.firstNotice(key, once)) void view.notice(line);
+          },
           onSessionId: (sessionId) => {
             store.saveSession(key, sessionId, cwd).catch((err: unknown) => {
               log.error({ err }, "could not store the new session id");

@@ -23,6 +23,9 @@ export function registerModelCommand(
   deps: { runner: Runner; reply: Reply; logger: Logger },
 ): void {
   const { runner, reply, logger } = deps;
+  /** Who asked for each model list (chat:message id -> user id): a tap by anyone else changes only their choice. */
+  const listOwners = new Map<string, number>();
+  const listId = (chatId: number, messageId: number) => `${chatId}:${messageId}`;
 
   async function chooseModel(
     ctx: Context,
@@ -33,7 +36,7 @@ export function registerModelCommand(
     const valid = [AUTO_MODEL, ...(models?.available.map((m) => m.id) ?? [])];
     const extra = threadParam(key.threadId);
     if (!valid.includes(requested)) {
-      await reply(ctx, `Unknown model "${requested}". Valid: ${valid.join(", ")}.`, extra);
+      await reply(ctx, `Unknown model "${clip(requested)}". Valid: ${valid.join(", ")}.`, extra);
       return false;
     }
     await runner.setModel(key, requested);
@@ -68,10 +71,12 @@ export function registerModelCommand(
         );
         return;
       }
-      await reply(ctx, modelListText(models, current), {
+      const list = await reply(ctx, modelListText(models, current), {
         ...extra,
         reply_markup: { inline_keyboard: modelKeyboard(models, current) },
       });
+      listOwners.set(listId(topic.key.chatId, list.message_id), topic.key.userId);
+      if (listOwners.size > MAX_LISTS) listOwners.delete(listOwners.keys().next().value as string);
     }),
   );
 
@@ -92,7 +97,8 @@ export function registerModelCommand(
       return ctx.answerCbQuery("That model is no longer offered.", { show_alert: true });
     const ok = await chooseModel(ctx, key, requested, models);
     await ctx.answerCbQuery(ok ? `Model: ${requested}` : "Unknown model");
-    if (ok && models) {
+    // The list shows its owner's choice; another user's tap only changes (and confirms) theirs.
+    if (ok && models && listOwners.get(listId(message.chat.id, message.message_id)) === ctx.from.id) {
       await ctx
         .editMessageText(modelListText(models, requested), {
           reply_markup: { inline_keyboard: modelKeyboard(models, requested) },
@@ -126,4 +132,14 @@ function modelKeyboard(models: AgentModels, current: string): InlineKeyboardButt
     const callback_data = Buffer.byteLength(data) <= 64 || index < 0 ? data : `${MODEL_INDEX_PREFIX}${index}`;
     return [{ text: `${id === current ? "✅ " : ""}${id}`, callback_data }];
   });
+}
+
+/** Model lists whose owner is remembered (the newest). */
+const MAX_LISTS = 1_000;
+/** Longest piece of user input echoed back, characters. */
+const ECHO_CHARS = 64;
+
+/** User input as echoed in a reply: at most {@link ECHO_CHARS} characters, then "…". */
+function clip(text: string): string {
+  return text.length > ECHO_CHARS ? `${text.slice(0, ECHO_CHARS)}…` : text;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { RequestPermissionRequest, RequestPermissionResponse } from "@agentclientprotocol/sdk";
 import type { Context, Telegram } from "telegraf";
 import type { InlineKeyboardButton } from "telegraf/types";
+import { formatDuration } from "../domain/duration.js";
 import { toolLabel } from "../domain/permission.js";
 import type { Logger } from "../logger.js";
 import type { Outbox } from "./outbox.js";
@@ -90,7 +91,7 @@ export function createPermissionPrompts(deps: {
           () =>
             finish(
               { outcome: { outcome: "cancelled" } },
-              `⌛ No answer within ${Math.round(deps.timeoutMs / 60_000) || 1} min: cancelled.`,
+              `⌛ No answer within ${formatDuration(deps.timeoutMs)}: cancelled.`,
             ),
           deps.timeoutMs,
         );

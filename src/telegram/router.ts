@@ -40,12 +40,17 @@ export function createRouter() {
       return commands.get(name)?.(ctx);
     },
 
-    /** Adds one callback_query middleware to `bot` for the registered button handlers. */
+    /**
+     * Adds one callback_query middleware to `bot` for the registered button handlers. A tap whose
+     * data no handler knows (a button of an older version, empty data) is answered with a short
+     * alert, so the user's button does not spin (Bot API answerCallbackQuery).
+     */
     mountActions(bot: Telegraf): void {
-      bot.on("callback_query", async (ctx, next) => {
+      bot.on("callback_query", async (ctx) => {
         const data = "data" in ctx.callbackQuery ? ctx.callbackQuery.data : "";
-        const match = actions.find((a) => data.startsWith(a.prefix));
-        return match ? match.handler(ctx, data) : next();
+        const match = data === "" ? undefined : actions.find((a) => data.startsWith(a.prefix));
+        if (match) return match.handler(ctx, data);
+        return ctx.answerCbQuery("This button is no longer valid.", { show_alert: true });
       });
     },
   };

@@ -23,6 +23,7 @@
  * - "crash"                             -> exits with code 3 in the middle of the turn
  * - "slow <ms> <tag>"                   -> waits, then answers "done <tag>"
  * - "rpc-error"                         -> answers session/prompt with a JSON-RPC internal error
+ * - "huge <MiB>"                        -> writes one line of that many MiB on stdout (over the SDK's limit)
  * - anything else                       -> "echo: <text>"
  *
  * Flags: --state-dir DIR (required), --no-load, --resume, --replay-after-response, --hang-on-load,
@@ -33,7 +34,7 @@
  * (default) and "smart" through the legacy `models` block + session/set_model, or a model config
  * option + session/set_config_option; like some real agents, a loaded session starts on the default
  * model again), --init-delay MS (answers initialize that much later), --fail-init-in TEXT (fails
- * initialize when its working directory contains TEXT).
+ * initialize when its working directory contains TEXT), --hang-on-initialize (never answers it).
  */
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
@@ -191,6 +192,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
     .agent({ name: "tg-acp-test-agent" })
     .onRequest(acp.methods.agent.initialize, async () => {
       if (initDelayMs > 0) await sleep(initDelayMs);
+      if (flag("--hang-on-initialize")) await new Promise(() => {});
       const failIn = optionValue("--fail-init-in");
       if (failIn !== undefined && host.cwd.includes(failIn)) {
         logEvent({ event: "initialize-failed" });
@@ -303,6 +305,12 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
       } else if (slowMatch) {
         await sleep(Number(slowMatch[1]));
         answer = `done ${slowMatch[2]}`;
+      } else if (/^huge \d+$/.test(text)) {
+        const mib = Number(text.split(" ")[1]);
+        host.writeRaw(
+          `{"jsonrpc":"2.0","method":"_x","params":{"pad":"${"a".repeat(mib * 1024 * 1024)}"}}\n`,
+        );
+        answer = "wrote a huge line";
       } else if (text === "rpc-error") {
         host.writeStderr("backend error: connection refused by model-api\n");
         throw acp.RequestError.internalError({ details: "the model backend is down" });
