@@ -9,6 +9,10 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 const BOT_MODES = ["webhook", "polling"] as const;
+/** all: one process does everything; web: webhook and commands, enqueues turns; worker: runs turns. */
+const ROLES = ["all", "web", "worker"] as const;
+const POSTGRES_URL = /^postgres(ql)?:\/\/\S+$/;
+const WORKER_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
 /** Bot API setWebhook: max_connections is 1-100. */
 const MAX_CONNECTIONS_RANGE = "must be a whole number from 1 to 100";
 
@@ -44,6 +48,12 @@ const envSchema = z.object({
   HOST: z.string().min(1).default("0.0.0.0"),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   DATABASE_PATH: z.string().min(1).default("./data/tg-acp.db"),
+  DATABASE_URL: optionalText.pipe(z.string().regex(POSTGRES_URL, "must be a postgres:// URL").optional()),
+  ROLE: z.enum(ROLES, { error: "must be all, web or worker" }).default("all"),
+  WORKER_ID: optionalText.pipe(
+    z.string().regex(WORKER_ID, "must be 1-100 of A-Z a-z 0-9 _ . : -").optional(),
+  ),
+  SHARDS: z.coerce.number().int().min(1).max(1024).default(64),
   WORKSPACE_BASE_PATH: z.string().min(1).default("./data/workspaces"),
   WORKSPACE_TEMPLATE_DIR: optionalText,
   ACP_AGENT_COMMAND: z.string().default("kiro-cli acp"),
@@ -96,6 +106,17 @@ export type Config = {
   };
   http: { host: string; port: number; webhookPath: string };
   databasePath: string;
+  /** PostgreSQL connection URL (DATABASE_URL): set, it selects the Postgres mode instead of the SQLite file. */
+  databaseUrl: string | undefined;
+  /** How this process takes part when several share one Postgres database. */
+  cluster: {
+    /** all: one process does everything (the only role without DATABASE_URL); web; worker. */
+    role: (typeof ROLES)[number];
+    /** This worker's name in the shard leases (WORKER_ID, default the hostname). */
+    workerId: string;
+    /** Topics are spread over this many shards (fixed for a database: every process must agree). */
+    shards: number;
+  };
   workspaceBasePath: string;
   /** Directory copied into each new workspace before session/new (agent instructions), when set. */
   workspaceTemplateDir: string | undefined;
@@ -148,11 +169,20 @@ export type Config = {
 };
 
 /** Environment variables that the agent subprocess must never see. */
-export const SECRET_ENV_NAMES = ["TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"] as const;
+export const SECRET_ENV_NAMES = ["TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "DATABASE_URL"] as const;
 
-/** The secret values of a config (bot token, webhook secret): never logged, never shown, never passed on. */
+/**
+ * The secret values of a config (bot token, webhook secret, DATABASE_URL's password): never logged,
+ * never shown, never passed on.
+ */
 export function configSecrets(config: Config): string[] {
-  return [config.telegram.botToken, config.telegram.webhookSecret];
+  const password =
+    config.databaseUrl && URL.canParse(config.databaseUrl) && new URL(config.databaseUrl).password;
+  return [
+    config.telegram.botToken,
+    config.telegram.webhookSecret,
+    ...(password ? [decodeURIComponent(password)] : []),
+  ];
 }
 
 /** The webhook's public URL, PUBLIC_URL + WEBHOOK_PATH (Bot API setWebhook `url`); undefined without PUBLIC_URL. */
@@ -162,12 +192,17 @@ export function webhookUrl(config: Config): string | undefined {
 }
 
 /**
- * Parses and validates the environment into a {@link Config}. Pure: reads nothing but `env`.
- * Relative paths are resolved against `cwd` (absolute).
+ * Parses and validates the environment into a {@link Config}. Pure: reads nothing but its
+ * arguments. Relative paths are resolved against `cwd` (absolute); `machine.hostname` (os.hostname(),
+ * passed in by main.ts) is the default WORKER_ID.
  *
  * @throws ConfigError with a one-line message naming the first bad or missing variable.
  */
-export function createConfig(env: Record<string, string | undefined>, cwd: string): Config {
+export function createConfig(
+  env: Record<string, string | undefined>,
+  cwd: string,
+  machine: { hostname?: string } = {},
+): Config {
   const input = Object.fromEntries(
     Object.keys(envSchema.shape).map((name) => {
       const value = env[name];
@@ -195,6 +230,12 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
     );
   }
 
+  if (e.ROLE !== "all" && e.DATABASE_URL === undefined) {
+    throw new ConfigError(
+      `ROLE=${e.ROLE} needs DATABASE_URL (postgres://...): web and worker share a Postgres database`,
+    );
+  }
+
   return {
     telegram: {
       botToken: e.TELEGRAM_BOT_TOKEN,
@@ -206,6 +247,8 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
     },
     http: { host: e.HOST, port: e.PORT, webhookPath: e.WEBHOOK_PATH },
     databasePath: path.resolve(cwd, e.DATABASE_PATH),
+    databaseUrl: e.DATABASE_URL,
+    cluster: { role: e.ROLE, workerId: e.WORKER_ID ?? machine.hostname ?? "localhost", shards: e.SHARDS },
     workspaceBasePath: path.resolve(cwd, e.WORKSPACE_BASE_PATH),
     workspaceTemplateDir: e.WORKSPACE_TEMPLATE_DIR && path.resolve(cwd, e.WORKSPACE_TEMPLATE_DIR),
     agent: {
