@@ -73,8 +73,11 @@ function askingAcp() {
 }
 
 /** Resolves when `signal` aborts. */
+// Resolves at once for a signal already aborted (a 50 ms turn timeout can fire before the prompt starts).
 const aborted = (signal: AbortSignal | undefined) =>
-  new Promise<void>((resolve) => signal?.addEventListener("abort", () => resolve(), { once: true }));
+  signal?.aborted
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => signal?.addEventListener("abort", () => resolve(), { once: true }));
 
 /** A view that records what the runner tells it; permission answers come from `answer`. */
 function recordingViews(
