@@ -1,8 +1,10 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The multi-process Postgres run has its own config (npm run test:scale).
+    exclude: [...configDefaults.exclude, "test/scale/**"],
     globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",
     // Most tests wait on timers and sockets, not the CPU: more workers than cores keep both busy.
