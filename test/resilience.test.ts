@@ -166,11 +166,10 @@ describe("timeouts", () => {
     const bot = await h.start({
       agent: "subprocess",
       agentFlags: ["--ignore-cancel", "--fork-child"],
-      // Long enough for the subprocess agent to start and fork on a loaded CI machine.
-      env: { TURN_TIMEOUT_MS: "2000", AGENT_STOP_GRACE_MS: "300" },
+      env: { TURN_TIMEOUT_MS: "400", AGENT_STOP_GRACE_MS: "300" },
     });
     await bot.postUpdate(topicTextUpdate("sleep 60000", { threadId: T }));
-    await h.waitForText(T, /took longer than 2 s and was cancelled/);
+    await h.waitForText(T, /took longer than 400 ms and was cancelled/);
     await bot.app.idle();
     const forked = h.agentEvents().find((e) => e.event === "forked")?.childPid as number;
     for (const pid of [...agentPids(), forked]) expect(isAlive(pid)).toBe(false);

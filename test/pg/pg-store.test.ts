@@ -1,10 +1,10 @@
 import { afterEach, expect, it } from "vitest";
-import { DatabaseOpenError } from "../src/db/database.js";
-import { type OpenPgDatabase, openPgDatabase } from "../src/db/pg/database.js";
-import { createPgStore, openPgStore } from "../src/db/pg/pg-store.js";
-import { createShardLeases } from "../src/db/pg/shard-leases.js";
-import type { TopicKey } from "../src/domain/topic-key.js";
-import { usePostgres } from "./support/use-postgres.js";
+import { DatabaseOpenError } from "../../src/db/database.js";
+import { type OpenPgDatabase, openPgDatabase } from "../../src/db/pg/database.js";
+import { createPgStore, openPgStore } from "../../src/db/pg/pg-store.js";
+import { createShardLeases } from "../../src/db/pg/shard-leases.js";
+import type { TopicKey } from "../../src/domain/topic-key.js";
+import { usePostgres } from "../support/use-postgres.js";
 
 const pg = usePostgres();
 const key: TopicKey = { chatId: -1001234567890, threadId: 7, userId: 42 };

@@ -1,13 +1,13 @@
 import pino from "pino";
 import { afterEach } from "vitest";
-import { openPgBossTurnQueue, type PgBossTurnQueue } from "../src/cluster/pgboss-turn-queue.js";
-import { startTurnBoss } from "../src/cluster/turn-boss.js";
-import { openPgDatabase } from "../src/db/pg/database.js";
-import { openPgStore } from "../src/db/pg/pg-store.js";
-import type { Store } from "../src/domain/store.js";
-import { storeContract } from "./contracts/store-contract.js";
-import { turnQueueContract } from "./contracts/turn-queue-contract.js";
-import { usePostgres } from "./support/use-postgres.js";
+import { openPgBossTurnQueue, type PgBossTurnQueue } from "../../src/cluster/pgboss-turn-queue.js";
+import { startTurnBoss } from "../../src/cluster/turn-boss.js";
+import { openPgDatabase } from "../../src/db/pg/database.js";
+import { openPgStore } from "../../src/db/pg/pg-store.js";
+import type { Store } from "../../src/domain/store.js";
+import { storeContract } from "../contracts/store-contract.js";
+import { turnQueueContract } from "../contracts/turn-queue-contract.js";
+import { usePostgres } from "../support/use-postgres.js";
 
 const pg = usePostgres();
 const logger = pino({ level: "silent" });
