@@ -1,8 +1,11 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The Postgres suites run after these, on their own (vitest.pg.config.ts: a Postgres server per
+    // file would slow the timing-sensitive subprocess tests here); test/scale/ is npm run test:scale.
+    exclude: [...configDefaults.exclude, "test/pg/**", "test/scale/**"],
     globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",
     // Most tests wait on timers and sockets, not the CPU: more workers than cores keep both busy.

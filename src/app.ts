@@ -6,6 +6,7 @@ import type { AgentProcess } from "./acp/agent-process.js";
 import { createModelCatalog } from "./acp/model-catalog.js";
 import { agentClientOptions } from "./agent-options.js";
 import { type Config, configSecrets } from "./config.js";
+import { openPgStore } from "./db/pg/pg-store.js";
 import { openSqliteStore } from "./db/sqlite-store.js";
 import type { Store } from "./domain/store.js";
 import { type Listening, listen } from "./http/listen.js";
@@ -61,7 +62,16 @@ export function createApp(config: Config, deps: AppDeps) {
       resolveAgentExecutable(config.agent.argv[0], deps.env, deps.cwd);
       const template = config.workspaceTemplateDir && templateDirProblem(config.workspaceTemplateDir);
       if (template) throw new StartupError(`WORKSPACE_TEMPLATE_DIR ${template}`);
-      const opened = openSqliteStore(config.databasePath);
+      if (config.cluster.role !== "all") {
+        throw new StartupError(`ROLE=${config.cluster.role} is not wired into the bot yet: use ROLE=all`);
+      }
+      // DATABASE_URL: the Postgres store (one process, in-process queue, until the roles are wired).
+      const opened = config.databaseUrl
+        ? await openPgStore(config.databaseUrl, {
+            applicationName: "tg-acp",
+            onPoolError: (err) => logger.warn({ err }, "a PostgreSQL connection was lost"),
+          })
+        : openSqliteStore(config.databasePath);
       store = opened;
       try {
         fs.mkdirSync(config.workspaceBasePath, { recursive: true, mode: 0o700 });

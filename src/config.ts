@@ -1,78 +1,11 @@
 import path from "node:path";
 import { parseArgsStringToArgv as parseArgv } from "string-argv";
-import { z } from "zod";
+import { type BOT_MODES, envSchema, type LOG_LEVELS, type ROLES } from "./config-env.js";
 
 /** Thrown by {@link createConfig}; `message` is one line naming the variable and what to fix. */
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
-
-const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-const BOT_MODES = ["webhook", "polling"] as const;
-/** Bot API setWebhook: max_connections is 1-100. */
-const MAX_CONNECTIONS_RANGE = "must be a whole number from 1 to 100";
-
-const optionalText = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
-
-const positiveMs = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
-
-const envSchema = z.object({
-  TELEGRAM_BOT_TOKEN: z
-    .string({ error: "is required (the token @BotFather gave you)" })
-    .trim()
-    .regex(/^\d+:[A-Za-z0-9_-]{20,}$/, "must look like 123456789:AA... (the token @BotFather gave you)"),
-  TELEGRAM_WEBHOOK_SECRET: z
-    .string({ error: "is required (1-256 characters of A-Z, a-z, 0-9, _ and -)" })
-    .trim()
-    .regex(/^[A-Za-z0-9_-]{1,256}$/, "must be 1-256 characters of A-Z, a-z, 0-9, _ and -"),
-  TELEGRAM_API_ROOT: z.url("must be an http(s) URL").default("https://api.telegram.org"),
-  PUBLIC_URL: optionalText.pipe(z.url("must be an https URL").optional()),
-  BOT_MODE: z.enum(BOT_MODES, { error: "must be webhook or polling" }).default("webhook"),
-  WEBHOOK_MAX_CONNECTIONS: z.coerce
-    .number({ error: MAX_CONNECTIONS_RANGE })
-    .int(MAX_CONNECTIONS_RANGE)
-    .min(1, MAX_CONNECTIONS_RANGE)
-    .max(100, MAX_CONNECTIONS_RANGE)
-    .default(40),
-  WEBHOOK_PATH: z
-    .string()
-    .regex(/^\/\S*$/, "must start with /")
-    .default("/telegram/webhook"),
-  HOST: z.string().min(1).default("0.0.0.0"),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  DATABASE_PATH: z.string().min(1).default("./data/tg-acp.db"),
-  WORKSPACE_BASE_PATH: z.string().min(1).default("./data/workspaces"),
-  WORKSPACE_TEMPLATE_DIR: optionalText,
-  ACP_AGENT_COMMAND: z.string().default("kiro-cli acp"),
-  ALLOWED_USER_IDS: z.string().default(""),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
-  LOG_PRETTY: z.stringbool({ error: "must be true or false" }).optional(),
-  NODE_ENV: optionalText,
-  ACP_REQUEST_TIMEOUT_MS: positiveMs(60_000),
-  ACP_REPLAY_QUIET_MS: z.coerce.number().int().min(0).default(400),
-  AGENT_STOP_GRACE_MS: positiveMs(5_000),
-  AGENT_WARM_SPARES: z.coerce.number().int().min(0).max(16).default(1),
-  AGENT_SPARE_MAX_AGE_MS: positiveMs(30 * 60_000),
-  AGENT_SPARE_RETRY_MS: positiveMs(5_000),
-  AGENT_KEEP_ALIVE_MS: z.coerce.number().int().min(0).default(0),
-  PERMISSION_MODE: z.enum(["ask", "allow", "deny"]).default("ask"),
-  PERMISSION_TIMEOUT_MS: positiveMs(600_000),
-  STREAM_EDIT_INTERVAL_MS: positiveMs(1_500),
-  STREAM_FIRST_SEND_MS: z.coerce.number().int().min(0).max(10_000).default(800),
-  GROUP_CHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(20),
-  PRIVATE_CHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(60),
-  SHOW_THOUGHTS: z.stringbool({ error: "must be true or false" }).default(false),
-  INPUT_DEBOUNCE_MS: z.coerce.number().int().min(0).default(1_000),
-  TELEGRAM_RETRIES: z.coerce.number().int().min(0).max(20).default(8),
-  CHAT_MIN_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
-  MAX_CONCURRENT_TURNS: z.coerce.number().int().min(1).max(64).default(4),
-  TURN_TIMEOUT_MS: positiveMs(30 * 60_000),
-  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(20_000),
-  SESSION_TTL_DAYS: z.coerce.number().min(0).default(0),
-});
 
 /** Every environment variable the configuration reads (the names in the schema). */
 export const CONFIG_ENV_NAMES: readonly string[] = Object.keys(envSchema.shape);
@@ -101,6 +34,17 @@ export type Config = {
   };
   http: { host: string; port: number; webhookPath: string };
   databasePath: string;
+  /** PostgreSQL connection URL (DATABASE_URL): set, it selects the Postgres mode instead of the SQLite file. */
+  databaseUrl: string | undefined;
+  /** How this process takes part when several share one Postgres database. */
+  cluster: {
+    /** all: one process does everything (the only role without DATABASE_URL); web; worker. */
+    role: (typeof ROLES)[number];
+    /** This worker's name in the shard leases (WORKER_ID, default the hostname). */
+    workerId: string;
+    /** Topics are spread over this many shards (fixed for a database: every process must agree). */
+    shards: number;
+  };
   workspaceBasePath: string;
   /** Directory copied into each new workspace before session/new (agent instructions), when set. */
   workspaceTemplateDir: string | undefined;
@@ -163,11 +107,20 @@ export type Config = {
 };
 
 /** Environment variables that the agent subprocess must never see. */
-export const SECRET_ENV_NAMES = ["TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"] as const;
+export const SECRET_ENV_NAMES = ["TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "DATABASE_URL"] as const;
 
-/** The secret values of a config (bot token, webhook secret): never logged, never shown, never passed on. */
+/**
+ * The secret values of a config (bot token, webhook secret, DATABASE_URL's password): never logged,
+ * never shown, never passed on.
+ */
 export function configSecrets(config: Config): string[] {
-  return [config.telegram.botToken, config.telegram.webhookSecret];
+  const password =
+    config.databaseUrl && URL.canParse(config.databaseUrl) && new URL(config.databaseUrl).password;
+  return [
+    config.telegram.botToken,
+    config.telegram.webhookSecret,
+    ...(password ? [decodeURIComponent(password)] : []),
+  ];
 }
 
 /** The webhook's public URL, PUBLIC_URL + WEBHOOK_PATH (Bot API setWebhook `url`); undefined without PUBLIC_URL. */
@@ -177,12 +130,17 @@ export function webhookUrl(config: Config): string | undefined {
 }
 
 /**
- * Parses and validates the environment into a {@link Config}. Pure: reads nothing but `env`.
- * Relative paths are resolved against `cwd` (absolute).
+ * Parses and validates the environment into a {@link Config}. Pure: reads nothing but its
+ * arguments. Relative paths are resolved against `cwd` (absolute); `machine.hostname` (os.hostname(),
+ * passed in by main.ts) is the default WORKER_ID.
  *
  * @throws ConfigError with a one-line message naming the first bad or missing variable.
  */
-export function createConfig(env: Record<string, string | undefined>, cwd: string): Config {
+export function createConfig(
+  env: Record<string, string | undefined>,
+  cwd: string,
+  machine: { hostname?: string } = {},
+): Config {
   const input = Object.fromEntries(
     Object.keys(envSchema.shape).map((name) => {
       const value = env[name];
@@ -210,6 +168,12 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
     );
   }
 
+  if (e.ROLE !== "all" && e.DATABASE_URL === undefined) {
+    throw new ConfigError(
+      `ROLE=${e.ROLE} needs DATABASE_URL (postgres://...): web and worker share a Postgres database`,
+    );
+  }
+
   return {
     telegram: {
       botToken: e.TELEGRAM_BOT_TOKEN,
@@ -221,6 +185,8 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
     },
     http: { host: e.HOST, port: e.PORT, webhookPath: e.WEBHOOK_PATH },
     databasePath: path.resolve(cwd, e.DATABASE_PATH),
+    databaseUrl: e.DATABASE_URL,
+    cluster: { role: e.ROLE, workerId: e.WORKER_ID ?? machine.hostname ?? "localhost", shards: e.SHARDS },
     workspaceBasePath: path.resolve(cwd, e.WORKSPACE_BASE_PATH),
     workspaceTemplateDir: e.WORKSPACE_TEMPLATE_DIR && path.resolve(cwd, e.WORKSPACE_TEMPLATE_DIR),
     agent: {

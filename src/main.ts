@@ -1,3 +1,4 @@
+import os from "node:os";
 import { config as loadDotenv } from "dotenv";
 import { createApp } from "./app.js";
 import { configSecrets, createConfig } from "./config.js";
@@ -14,7 +15,7 @@ function fail(err: unknown): never {
 
 let config: ReturnType<typeof createConfig>;
 try {
-  config = createConfig(process.env, process.cwd());
+  config = createConfig(process.env, process.cwd(), { hostname: os.hostname() });
 } catch (err) {
   fail(err);
 }

@@ -23,6 +23,11 @@ const RULES: Record<string, Rule> = {
   },
   // The embedded store: no protocol, no chat.
   "db/": { internal: ["domain/"], forbiddenPackages: ["@agentclientprotocol/sdk", ...SERVER_PACKAGES] },
+  // The Postgres mode's turn queue (pg-boss, shard leases): no protocol, no chat, no embedded file.
+  "cluster/": {
+    internal: ["domain/", "db/pg/", "logger.ts"],
+    forbiddenPackages: ["@agentclientprotocol/sdk", ...SERVER_PACKAGES, "better-sqlite3"],
+  },
   // HTTP only acknowledges and dispatches.
   "http/": {
     internal: ["logger.ts", "operator-error.ts"],

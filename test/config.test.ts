@@ -1,6 +1,6 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, createConfig } from "../src/config.js";
+import { ConfigError, configSecrets, createConfig, SECRET_ENV_NAMES } from "../src/config.js";
 
 const required = {
   TELEGRAM_BOT_TOKEN: "123456789:AAH-abcdefghijklmnopqrstuvwxyz_0123",
@@ -68,6 +68,22 @@ describe("createConfig", () => {
     expect(config.logPretty).toBe(true);
   });
 
+  it("selects the Postgres mode with DATABASE_URL; ROLE, WORKER_ID (default the hostname) and SHARDS", () => {
+    const sqlite = createConfig(required, "/srv/bot", { hostname: "vps-1" });
+    expect(sqlite.databaseUrl).toBeUndefined();
+    expect(sqlite.cluster).toEqual({ role: "all", workerId: "vps-1", shards: 64 });
+    const url = "postgres://tg:pa%24%24word-42@db.internal:5432/tg";
+    const worker = createConfig(
+      { ...required, DATABASE_URL: url, ROLE: "worker", WORKER_ID: "w-2", SHARDS: "16" },
+      "/srv/bot",
+      { hostname: "vps-1" },
+    );
+    expect(worker.databaseUrl).toBe(url);
+    expect(worker.cluster).toEqual({ role: "worker", workerId: "w-2", shards: 16 });
+    expect(configSecrets(worker)).toContain("pa$$word-42");
+    expect(SECRET_ENV_NAMES).toContain("DATABASE_URL");
+  });
+
   it("logs pretty in development unless LOG_PRETTY says otherwise", () => {
     expect(createConfig({ ...required, NODE_ENV: "development" }, "/srv/bot").logPretty).toBe(true);
     expect(createConfig({ ...required, NODE_ENV: "production" }, "/srv/bot").logPretty).toBe(false);
@@ -102,6 +118,11 @@ describe("createConfig", () => {
       ],
       [{ ...required, ALLOWED_USER_IDS: "111,bob" }, /^ALLOWED_USER_IDS has "bob"/],
       [{ ...required, ACP_AGENT_COMMAND: "   " }, /^ACP_AGENT_COMMAND is empty/],
+      [{ ...required, DATABASE_URL: "mysql://db/tg" }, /^DATABASE_URL must be a postgres:\/\/ URL/],
+      [{ ...required, ROLE: "leader" }, /^ROLE must be all, web or worker$/],
+      [{ ...required, ROLE: "worker" }, /^ROLE=worker needs DATABASE_URL/],
+      [{ ...required, WORKER_ID: "a b" }, /^WORKER_ID must be/],
+      [{ ...required, SHARDS: "0" }, /^SHARDS /],
     ];
     for (const [env, expected] of cases) {
       const message = errorOf(env);

@@ -18,7 +18,7 @@ export type SqliteStoreOptions = {
  * The {@link Store} on the embedded SQLite file (better-sqlite3 through Drizzle): the `sessions`,
  * `turns`, `seen_updates` and `permission_grants` tables. Every operation runs synchronously in
  * this process and returns a settled promise; update ids are checked in memory and written in
- * batches (see createUpdateLog).
+ * batches (see createUpdateLog). Turn fences (shard leases of the Postgres mode) are ignored.
  */
 export function createSqliteStore(database: OpenDatabase, options: SqliteStoreOptions = {}): Store {
   const now = options.now ?? (() => new Date());
@@ -64,6 +64,8 @@ export function createSqliteStore(database: OpenDatabase, options: SqliteStoreOp
     claimTurn: (id) => run(() => journal.start(id)),
     finishTurn: (id, state, end) => run(() => journal.finish(id, state, end)),
     dropTurn: (id, state, error) => run(() => journal.drop(id, state, error)),
+    // One process, no shard leases: the fences of the Postgres mode do not apply here.
+    interruptTurn: (id, error) => run(() => journal.interrupt(id, error)),
     recoverInterrupted: () => run((): TurnRecord[] => journal.recoverInterrupted()),
     markInterruptNotified: (id) => run(() => journal.markInterruptNotified(id)),
     turn: (id) => run((): TurnRecord | undefined => journal.get(id)),

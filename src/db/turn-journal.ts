@@ -66,6 +66,11 @@ export function createTurnJournal(db: Db, now: () => Date = () => new Date()) {
       return transition(id, ["queued"], state, { error: error ?? null, finishedAt: at() });
     },
 
+    /** queued or running → interrupted (a turn whose process died under it). */
+    interrupt(id: number, error: string): boolean {
+      return transition(id, ["queued", "running"], "interrupted", { error, finishedAt: at() });
+    },
+
     /**
      * Start-up recovery: turns a crash left queued or running become interrupted. Returns every
      * interrupted turn whose topic has not been told yet (these and earlier shutdowns').

@@ -1,5 +1,5 @@
 import type { TopicKey } from "./topic-key.js";
-import type { FinalTurnState, NewTurn, SessionRecord, TurnEnd, TurnRecord } from "./turn.js";
+import type { FinalTurnState, NewTurn, SessionRecord, TurnEnd, TurnFence, TurnRecord } from "./turn.js";
 
 /**
  * Everything the bot keeps between restarts, as whole operations: the sessions of topic keys, the
@@ -44,10 +44,23 @@ export interface Store {
    * already journalled (the Update was delivered twice).
    */
   enqueueTurn(turn: NewTurn): Promise<number | undefined>;
-  /** queued → running; false when the turn was cancelled or interrupted meanwhile. */
-  claimTurn(id: number): Promise<boolean>;
-  /** running → a final state, with what the turn produced; false when the turn was not running. */
-  finishTurn(id: number, state: FinalTurnState, end?: TurnEnd): Promise<boolean>;
+  /**
+   * queued → running; false when the turn was cancelled or interrupted meanwhile, or (with a
+   * `fence`) when the worker no longer holds that lease. The turn remembers the fence it was
+   * claimed under.
+   */
+  claimTurn(id: number, fence?: TurnFence): Promise<boolean>;
+  /**
+   * running → a final state, with what the turn produced; false when the turn was not running, or
+   * (with a `fence`) was claimed under another lease or the lease is no longer held.
+   */
+  finishTurn(id: number, state: FinalTurnState, end?: TurnEnd, fence?: TurnFence): Promise<boolean>;
+  /**
+   * queued or running → interrupted, with `error` as the reason: a turn whose worker died under it,
+   * written by the shard's new owner (its own `fence` must still hold). False when the turn had
+   * already ended.
+   */
+  interruptTurn(id: number, error: string, fence?: TurnFence): Promise<boolean>;
   /** queued → cancelled (dropped by /cancel) or interrupted (dropped by a shutdown). */
   dropTurn(id: number, state: "cancelled" | "interrupted", error?: string): Promise<boolean>;
   /**

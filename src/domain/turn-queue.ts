@@ -1,7 +1,12 @@
 import type { TopicKey } from "./topic-key.js";
+import type { TurnFence } from "./turn.js";
 
-/** A journalled turn waiting for its agent: the journal id and its topic key. */
-export type QueuedTurn = { turnId: number; key: TopicKey };
+/**
+ * A journalled turn waiting for its agent: the journal id and its topic key. A distributed queue
+ * hands it out with the `fence` (shard lease) its journal writes must carry, and a `signal` that
+ * aborts when that lease is lost (the turn must then stop: another worker owns the topic).
+ */
+export type QueuedTurn = { turnId: number; key: TopicKey; fence?: TurnFence; signal?: AbortSignal };
 
 /**
  * What a handler hands back when its turn's agent is done: `after` settles when the turn is over for
@@ -17,6 +22,13 @@ export type TurnHandler = (turn: QueuedTurn) => Promise<TurnHandled>;
 export type TurnQueueHooks = {
   /** A key's next turn has to wait for a free slot: `running` turns hold them, `ahead` wait before it. */
   onWait?: (turn: QueuedTurn, info: { running: number; ahead: number }) => void;
+  /**
+   * A turn whose worker died while running it (a distributed queue finds its job still active, or
+   * retried, when the shard's new owner takes over). It is never run again: the hook journals it as
+   * interrupted (Store.interruptTurn with `turn.fence`, the new owner's lease) and tells the topic.
+   * Without the hook the queue only lets the topic's next turn go.
+   */
+  onOrphan?: (turn: QueuedTurn) => Promise<void>;
 };
 
 /**

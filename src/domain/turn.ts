@@ -67,6 +67,14 @@ export type NewTurn = {
   retryOf?: number;
 };
 
+/**
+ * The shard lease under which a worker runs a turn (Postgres mode, table `shard_lease`): the turn's
+ * journal writes carry it and are refused once the shard has a newer epoch or the lease has run out,
+ * so a worker that lost its shard can no longer complete the turn (fencing). The embedded store
+ * has one process and no leases, and ignores it.
+ */
+export type TurnFence = { shard: number; workerId: string; epoch: number };
+
 /** What a finished turn records. */
 export type TurnEnd = { answer?: string; stopReason?: string; error?: string };
 

@@ -112,6 +112,22 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         expect((await store.listSessions(key.chatId, key.userId)).length).toBe(1);
       }));
 
+    it("interrupts a queued or running turn once, never an ended one", () =>
+      using(async ({ store }) => {
+        const running = (await store.enqueueTurn({ key, prompt: "one" })) as number;
+        await store.claimTurn(running);
+        const queued = (await store.enqueueTurn({ key, prompt: "two" })) as number;
+        expect(await store.interruptTurn(running, "the worker stopped")).toBe(true);
+        expect(await store.interruptTurn(running, "again")).toBe(false);
+        expect(await store.finishTurn(running, "completed")).toBe(false);
+        expect(await store.turn(running)).toMatchObject({
+          state: "interrupted",
+          error: "the worker stopped",
+        });
+        expect(await store.interruptTurn(queued, "the worker stopped")).toBe(true);
+        expect(await store.claimTurn(queued)).toBe(false);
+      }));
+
     it("turns what a crash left queued or running into interrupted turns to announce, once", () =>
       using(async (f) => {
         const running = (await f.store.enqueueTurn({

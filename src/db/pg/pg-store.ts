@@ -1,0 +1,110 @@
+import { desc, lt, sql } from "drizzle-orm";
+import type { Store } from "../../domain/store.js";
+import type { QueuedTurn } from "../../domain/turn-queue.js";
+import { type OpenPgDatabase, openPgDatabase, type PgOpenOptions } from "./database.js";
+import { createPgJournal } from "./pg-journal.js";
+import { createPgSessions, type PgExecutor, type PgTransaction } from "./pg-sessions.js";
+import { seenUpdates } from "./schema.js";
+
+export type { PgTransaction };
+
+/** Options of {@link createPgStore}. */
+export type PgStoreOptions = {
+  /** How many update ids the dedupe keeps (the newest by id); default 10000. */
+  updateWindow?: number;
+  now?: () => Date;
+  /**
+   * Runs inside enqueueTurn's transaction once the turn is journalled, e.g. to send its pg-boss
+   * job on the same transaction (pg-boss's `db` option), so that the turn and its job commit
+   * together or not at all. A throw rolls the whole enqueue back.
+   */
+  onEnqueued?: (tx: PgTransaction, turn: QueuedTurn) => Promise<void>;
+  /**
+   * Whether recoverInterrupted() turns every queued or running turn into an interrupted one, as
+   * after a crash of the only process (ROLE=all; default true). Processes that share the database
+   * with live workers (ROLE=web|worker) must pass false: there the shard's new owner interrupts
+   * the turns of a worker that died.
+   */
+  interruptLeftovers?: boolean;
+};
+
+/** How many first-seen update ids are written between two prunes of the window. */
+const PRUNE_EVERY = 1000;
+
+/**
+ * The {@link Store} on PostgreSQL (Drizzle over node-postgres), with the tables and semantics of
+ * the embedded store plus fencing (see TurnFence). Every method is one statement or one
+ * transaction; nothing is cached in memory, so any number of processes can share the database.
+ * Update ids are recorded with INSERT ... ON CONFLICT DO NOTHING.
+ */
+export function createPgStore(database: OpenPgDatabase, options: PgStoreOptions = {}): Store {
+  const { db } = database;
+  const now = options.now ?? (() => new Date());
+  const window = options.updateWindow ?? 10_000;
+  const sessions = createPgSessions(db, now);
+  const journal = createPgJournal(db, now);
+  let sincePrune = 0;
+
+  const recordUpdate = async (executor: PgExecutor, updateId: number): Promise<boolean> => {
+    const rows = await executor
+      .insert(seenUpdates)
+      .values({ updateId, seenAt: now() })
+      .onConflictDoNothing()
+      .returning({ updateId: seenUpdates.updateId });
+    if (rows.length === 1 && ++sincePrune >= PRUNE_EVERY) {
+      sincePrune = 0;
+      const oldestKept = db
+        .select({ updateId: seenUpdates.updateId })
+        .from(seenUpdates)
+        .orderBy(desc(seenUpdates.updateId))
+        .offset(window - 1)
+        .limit(1);
+      await db.delete(seenUpdates).where(lt(seenUpdates.updateId, sql`(${oldestKept})`));
+    }
+    return rows.length === 1;
+  };
+
+  return {
+    firstSeen: (updateId) => recordUpdate(db, updateId),
+    session: (key) => sessions.get(key),
+    saveSession: (key, sessionId, workspacePath) => sessions.upsert(key, sessionId, workspacePath),
+    clearSession: (key) => sessions.clearSession(key),
+    setModel: (key, model) => sessions.setModel(key, model),
+    model: (key) => sessions.model(key),
+    listSessions: (chatId, userId) => sessions.list(chatId, userId),
+    expireIdle: (ttlDays) => sessions.expireIdle(ttlDays),
+    hasPermissionGrant: (key, toolKind) => sessions.hasPermissionGrant(key, toolKind),
+    grantPermission: (key, toolKind) => sessions.grantPermission(key, toolKind),
+
+    // One transaction: the update id (recorded, whoever saw it first), the journal row (one per
+    // update id: the unique index decides), the key's activity and whatever onEnqueued adds.
+    enqueueTurn: (turn) =>
+      db.transaction(async (tx) => {
+        if (turn.updateId !== undefined) await recordUpdate(tx, turn.updateId);
+        const turnId = await journal.create(tx, turn);
+        if (turnId === undefined) return undefined;
+        await sessions.touch(tx, turn.key);
+        await options.onEnqueued?.(tx, { turnId, key: turn.key });
+        return turnId;
+      }),
+    claimTurn: (id, fence) => journal.start(id, fence),
+    finishTurn: (id, state, end, fence) => journal.finish(id, state, end, fence),
+    dropTurn: (id, state, error) => journal.drop(id, state, error),
+    interruptTurn: (id, error, fence) => journal.interrupt(id, error, fence),
+    recoverInterrupted: () => journal.recoverInterrupted(options.interruptLeftovers ?? true),
+    markInterruptNotified: (id) => journal.markInterruptNotified(id),
+    turn: (id) => journal.get(id),
+    retryOf: (id) => journal.retryOf(id),
+    close: () => database.close(),
+  };
+}
+
+/**
+ * Connects to DATABASE_URL, migrates it (drizzle/pg/) and returns its {@link Store}.
+ *
+ * @throws DatabaseOpenError (one line naming the host, password redacted) when PostgreSQL cannot
+ *   be reached or migrated.
+ */
+export async function openPgStore(url: string, options: PgStoreOptions & PgOpenOptions = {}): Promise<Store> {
+  return createPgStore(await openPgDatabase(url, options), options);
+}
