@@ -21,9 +21,14 @@ export type LoadResult = {
   requests: number;
   non2xx: number;
   errors: number;
-  /** 2xx responses including the warm-up, and the turns the stub runner counted meanwhile (0: bare). */
+  /**
+   * 2xx responses including the warm-up, the turns the stub runner counted meanwhile (0: bare), and
+   * the requests sent (a request in flight when a run stopped is sent and handled, but not counted
+   * as a response): acknowledged ≤ enqueued ≤ sent when nothing is lost.
+   */
   acknowledged: number;
   enqueued: number;
+  sent: number;
 };
 
 /**
@@ -40,6 +45,11 @@ export const LOAD = {
 };
 
 const WEBHOOK_PATH = "/telegram/webhook";
+/**
+ * The next update_id, over every run of the process: Telegram never reuses one, and a run that started
+ * again at 1 would have the bot's update-id dedupe drop its first ids as repeats of the last run's.
+ */
+let nextUpdateId = 0;
 
 /** Distinct Update bodies: `topics` forum topics, allowed user; update_id is patched per request. */
 function bodies(topics: number): string[] {
@@ -53,9 +63,9 @@ function run(
   seconds: number,
   maxRequests: number,
   latencies: number[] | undefined,
+  sent: { count: number },
 ): Promise<autocannon.Result> {
   const pool = bodies(LOAD.topics);
-  let next = 0;
   let finish: (err: unknown, result: autocannon.Result) => void = () => {};
   const done = new Promise<autocannon.Result>((resolve, reject) => {
     finish = (err, result) => (err ? reject(err) : resolve(result));
@@ -74,10 +84,11 @@ function run(
       requests: [
         {
           setupRequest: (request) => {
-            next += 1;
-            const body = (pool[next % pool.length] as string).replace(
+            nextUpdateId += 1;
+            sent.count += 1;
+            const body = (pool[nextUpdateId % pool.length] as string).replace(
               /"update_id":\d+/,
-              `"update_id":${next}`,
+              `"update_id":${nextUpdateId}`,
             );
             return { ...request, body };
           },
@@ -110,17 +121,24 @@ export async function measureWebhookLoad<T extends string>(
       acknowledged: 0,
       non2xx: 0,
       errors: 0,
+      sent: { count: 0 },
     }));
     const before = await Promise.all(servers.map((server) => server.stats()));
     const warmups: number[] = [];
     for (const server of servers) {
-      const warmup = await run(server.port, LOAD.warmupSeconds, LOAD.maxRequests, undefined);
+      const warmup = await run(
+        server.port,
+        LOAD.warmupSeconds,
+        LOAD.maxRequests,
+        undefined,
+        (runs[servers.indexOf(server)] as (typeof runs)[number]).sent,
+      );
       warmups.push(warmup["2xx"]);
     }
     for (let round = 0; round < LOAD.rounds; round++) {
       for (const [i, server] of servers.entries()) {
         const into = runs[i] as (typeof runs)[number];
-        const result = await run(server.port, LOAD.seconds, LOAD.maxRequests, into.latencies);
+        const result = await run(server.port, LOAD.seconds, LOAD.maxRequests, into.latencies, into.sent);
         into.rates.push(result.requests.total / result.duration);
         into.requests += result.requests.total;
         into.acknowledged += result["2xx"];
@@ -144,6 +162,7 @@ export async function measureWebhookLoad<T extends string>(
           errors: r.errors,
           acknowledged: r.acknowledged + (warmups[i] ?? 0),
           enqueued: (after[i]?.enqueued ?? 0) - (before[i]?.enqueued ?? 0),
+          sent: r.sent.count,
         };
         return [target, result];
       }),
