@@ -8,7 +8,7 @@
  * Usage: npm run bench:stream
  */
 import path from "node:path";
-import { PROGRESS_HEADER } from "../src/telegram/stream-renderer.js";
+import { PROGRESS_HEADER } from "../src/telegram/progress-message.js";
 import { startTestApp } from "../test/support/app-fixture.js";
 import { type BotApiCall, startMockBotApi } from "../test/support/mock-bot-api.js";
 import { streamText, visibleWords } from "../test/support/stream-text.js";

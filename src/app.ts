@@ -1,72 +1,66 @@
 import fs from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
-import { type ServerType, serve } from "@hono/node-server";
-import type { Telegraf } from "telegraf";
 import { createAcpClient } from "./acp/acp-client.js";
 import { resolveAgentExecutable } from "./acp/agent-command.js";
+import type { AgentProcess } from "./acp/agent-process.js";
 import { createModelCatalog } from "./acp/model-catalog.js";
 import { agentClientOptions } from "./agent-options.js";
-import type { Config } from "./config.js";
-import { openDatabase } from "./db/database.js";
-import { createSessionStore, type SessionStore } from "./db/session-store.js";
-import { createTurnJournal } from "./db/turn-journal.js";
-import { createUpdateLog, type UpdateLog } from "./db/update-log.js";
+import { type Config, configSecrets } from "./config.js";
+import { openSqliteStore } from "./db/sqlite-store.js";
+import type { Store } from "./domain/store.js";
+import { type Listening, listen } from "./http/listen.js";
 import { createHttpApp } from "./http/server.js";
 import type { Logger } from "./logger.js";
+import { StartupError } from "./operator-error.js";
 import { redactedMessage } from "./redact.js";
-import { createRunner, type Runner } from "./runner.js";
-import { type BotHandle, createBot } from "./telegram/bot.js";
+import { createLocalTurnQueue } from "./runner/local-turn-queue.js";
+import { createRunner, type RunnerHandle } from "./runner/runner.js";
+import { startSessionExpiry } from "./runner/session-expiry.js";
+import { createTelegraf, registerBot } from "./telegram/bot.js";
 import { BOT_COMMANDS } from "./telegram/commands.js";
+import { announceInterrupted } from "./telegram/interrupted.js";
+import { createOutbox } from "./telegram/outbox.js";
+import { createPermissionPrompts } from "./telegram/permission-prompts.js";
+import { createTurnViews } from "./telegram/turn-views.js";
+import { createUpdateDispatch, createUpdateSource } from "./telegram/update-source.js";
 import { templateDirProblem } from "./workspace.js";
 
-/** Thrown by `start()` for a problem the operator must fix; the message is one line. */
-export class StartupError extends Error {
-  override name = "StartupError";
-}
-
-/** Update kinds the bot handles (Bot API setWebhook `allowed_updates`). */
-export const ALLOWED_UPDATES = ["message", "callback_query"] as const;
-
-/** How often idle sessions are expired when SESSION_TTL_DAYS is set, ms. */
-const TTL_SWEEP_INTERVAL_MS = 24 * 60 * 60 * 1000;
+/** What the composition root gets from its caller (main.ts, or a test). */
+export type AppDeps = {
+  env: NodeJS.ProcessEnv;
+  /** The working directory relative agent commands resolve against. */
+  cwd: string;
+  logger: Logger;
+  /** Told when the bot cannot go on after start-up (polling refused); the message is one line. */
+  onFatal?: (err: StartupError) => void;
+  /** Starts the agent in a directory instead of spawning ACP_AGENT_COMMAND (tests run agents in-process). */
+  launchAgent?: (cwd: string) => AgentProcess;
+};
 
 /**
- * The composition root: wires config, database (sessions, turn journal, seen updates), ACP client,
- * runner, Telegraf bot and the Hono server. `start()` fails fast (missing agent binary, unusable
- * database, token rejected by getMe), recovers turns a crash interrupted, and resolves with the
- * bound port; `stop()` is the graceful shutdown (503 to new webhook calls, running turns get
- * SHUTDOWN_GRACE_MS, then are interrupted; the database closes cleanly).
- *
- * BOT_MODE=webhook: Telegram POSTs Updates to the Hono route (with PUBLIC_URL, start-up calls
- * setWebhook). BOT_MODE=polling: start-up calls deleteWebhook, then Telegraf long-polls getUpdates
- * into the same handlers; `/healthz` is served in both modes. When polling ends with an error after
- * start-up (Telegram answers 401, or 409 because another instance polls), `deps.onFatal` gets a
- * StartupError with one line.
+ * The composition root: wires config, the store (sessions, turn journal, seen updates), the ACP
+ * client, the turn queue and runner, the Telegraf bot with its outbox and views, the update source
+ * and the Hono server. `start()` fails fast (missing agent binary, unusable database, token rejected
+ * by getMe), recovers turns a crash interrupted, and resolves with the bound port; `stop()` is the
+ * graceful shutdown (503 to new webhook calls, running turns get SHUTDOWN_GRACE_MS, then are
+ * interrupted; the database closes cleanly). `/healthz` is served in both BOT_MODEs.
  */
-export function createApp(
-  config: Config,
-  deps: { env: NodeJS.ProcessEnv; logger: Logger; onFatal?: (err: StartupError) => void },
-) {
+export function createApp(config: Config, deps: AppDeps) {
   const { logger } = deps;
-  let server: ServerType | undefined;
-  let polling: { bot: Telegraf; done: Promise<void> } | undefined;
-  let runner: Runner | undefined;
-  let store: SessionStore | undefined;
-  let bot: BotHandle | undefined;
+  let store: Store | undefined;
+  let runner: RunnerHandle | undefined;
+  let bot: { flushInput(): void } | undefined;
+  let source: ReturnType<typeof createUpdateSource> | undefined;
+  let server: Listening | undefined;
+  let stopExpiry = () => {};
   let accepting = false;
-  let ttlTimer: NodeJS.Timeout | undefined;
-  let updateLog: UpdateLog | undefined;
 
   return {
     async start(): Promise<{ port: number }> {
-      resolveAgentExecutable(config.agent.argv[0], deps.env);
+      resolveAgentExecutable(config.agent.argv[0], deps.env, deps.cwd);
       const template = config.workspaceTemplateDir && templateDirProblem(config.workspaceTemplateDir);
       if (template) throw new StartupError(`WORKSPACE_TEMPLATE_DIR ${template}`);
-      const database = openDatabase(config.databasePath);
-      store = createSessionStore(database);
-      const journal = createTurnJournal(database.db);
-      updateLog = createUpdateLog(database);
-      const seen = updateLog;
+      const opened = openSqliteStore(config.databasePath);
+      store = opened;
       try {
         fs.mkdirSync(config.workspaceBasePath, { recursive: true, mode: 0o700 });
         fs.accessSync(config.workspaceBasePath, fs.constants.W_OK);
@@ -76,123 +70,95 @@ export function createApp(
         );
       }
 
-      const acpClient = createAcpClient(agentClientOptions(config, deps.env, logger));
-      const models = createModelCatalog({ acpClient, logger });
+      const telegraf = createTelegraf({
+        botToken: config.telegram.botToken,
+        apiRoot: config.telegram.apiRoot,
+      });
+      const { telegram } = telegraf;
+      const outbox = createOutbox({
+        groupPerMinute: config.streaming.groupPerMinute,
+        privatePerMinute: config.streaming.privatePerMinute,
+        retries: config.streaming.retries,
+        minIntervalMs: config.streaming.chatMinIntervalMs,
+        logger,
+      });
+      const prompts = createPermissionPrompts({
+        telegram,
+        outbox,
+        timeoutMs: config.permissions.timeoutMs,
+        logger,
+      });
+      const acpClient = createAcpClient({
+        ...agentClientOptions(config, deps.env, logger),
+        ...(deps.launchAgent ? { launch: deps.launchAgent } : {}),
+      });
       runner = createRunner({
-        store,
-        journal,
+        store: opened,
+        queue: createLocalTurnQueue({ concurrency: config.turns.maxConcurrent, logger }),
         acpClient,
+        models: createModelCatalog({ acpClient, logger }),
+        views: createTurnViews({ telegram, outbox, prompts, streaming: config.streaming, logger }),
         workspaceBasePath: config.workspaceBasePath,
         workspaceTemplateDir: config.workspaceTemplateDir,
         permissionMode: config.permissions.mode,
-        maxConcurrentTurns: config.turns.maxConcurrent,
         turnTimeoutMs: config.turns.timeoutMs,
-        onModels: (offer) => models.remember(offer),
         logger,
       });
-      bot = createBot({
-        botToken: config.telegram.botToken,
-        apiRoot: config.telegram.apiRoot,
-        allowedUserIds: config.allowedUserIds,
+      bot = registerBot(telegraf, {
         runner,
-        store,
-        models,
+        outbox,
+        prompts,
+        allowedUserIds: config.allowedUserIds,
         agentCommand: config.agent.argv.join(" "),
-        permissionTimeoutMs: config.permissions.timeoutMs,
-        streaming: config.streaming,
         inputDebounceMs: config.inputDebounceMs,
         logger,
       });
-      const { telegraf } = bot;
       try {
-        telegraf.botInfo = await telegraf.telegram.getMe();
+        telegraf.botInfo = await telegram.getMe();
       } catch (err) {
         throw new StartupError(
-          `Telegram getMe failed (check TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT): ${redact(err, config)}`,
+          `Telegram getMe failed (check TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT): ${redactedMessage(err, configSecrets(config))}`,
         );
       }
-      await telegraf.telegram.setMyCommands(BOT_COMMANDS).catch((err: unknown) => {
+      await telegram.setMyCommands(BOT_COMMANDS).catch((err: unknown) => {
         logger.warn({ err }, "setMyCommands failed: Telegram's command menu may be out of date");
       });
-      if (config.allowedUserIds.size === 0) {
+      if (config.allowedUserIds.size === 0)
         logger.warn("ALLOWED_USER_IDS is empty: the bot will answer nobody");
-      }
-      const expire = () => {
-        const removed = store?.expireIdle(config.sessionTtlDays) ?? [];
-        if (removed.length > 0) logger.info({ removed: removed.length }, "expired idle sessions");
-      };
-      if (config.sessionTtlDays > 0) {
-        expire();
-        ttlTimer = setInterval(expire, TTL_SWEEP_INTERVAL_MS);
-        ttlTimer.unref();
-      }
+      stopExpiry = await startSessionExpiry(opened, config.sessionTtlDays, logger);
 
       const http = createHttpApp({
         webhookPath: config.http.webhookPath,
         webhookSecret: config.telegram.webhookSecret,
         isAccepting: () => accepting,
-        dispatch: async (update) => {
-          if (!seen.firstSeen(update.update_id)) {
-            logger.info({ update_id: update.update_id }, "update seen before; not processed again");
-            return;
-          }
-          await telegraf.handleUpdate(update);
-        },
+        dispatch: createUpdateDispatch({ telegraf, firstSeen: (id) => opened.firstSeen(id), logger }),
         logger,
       });
-      const port = await new Promise<number>((resolve, reject) => {
-        server = serve({ fetch: http.fetch, hostname: config.http.host, port: config.http.port }, (info) =>
-          resolve(info.port),
-        );
-        server.once("error", (err) =>
-          reject(
-            new StartupError(`cannot listen on ${config.http.host}:${config.http.port}: ${err.message}`),
-          ),
-        );
-      });
+      server = await listen(http, config.http.host, config.http.port);
       accepting = true;
 
       // Turns a crash (or the last shutdown) interrupted: tell their topics, with a Retry button.
-      await bot.announceInterrupted(journal.recoverInterrupted(), (id) => journal.markInterruptNotified(id));
-
-      if (config.telegram.publicUrl) {
-        const url = new URL(config.http.webhookPath, config.telegram.publicUrl).toString();
-        try {
-          await telegraf.telegram.setWebhook(url, {
-            secret_token: config.telegram.webhookSecret,
-            allowed_updates: [...ALLOWED_UPDATES],
-            max_connections: config.telegram.webhookMaxConnections,
-          });
-        } catch (err) {
-          throw new StartupError(`Telegram setWebhook ${url} failed: ${redact(err, config)}`);
-        }
-        logger.info({ url }, "webhook registered");
-      }
-      if (config.telegram.mode === "polling") {
-        try {
-          await telegraf.telegram.deleteWebhook();
-        } catch (err) {
-          throw new StartupError(`Telegram deleteWebhook failed (BOT_MODE=polling): ${redact(err, config)}`);
-        }
-        // launch() calls deleteWebhook again, then resolves only when polling stops.
-        const done = telegraf.launch({ allowedUpdates: [...ALLOWED_UPDATES] }).catch((err: unknown) => {
-          const fatal = new StartupError(`Telegram long polling stopped: ${redact(err, config)}`);
-          logger.fatal({ err }, fatal.message);
-          deps.onFatal?.(fatal);
-        });
-        polling = { bot: telegraf, done };
-      }
+      await announceInterrupted({ telegram, outbox, logger }, await opened.recoverInterrupted(), (id) =>
+        opened.markInterruptNotified(id),
+      );
+      source = createUpdateSource({
+        telegraf,
+        config,
+        logger,
+        ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
+      });
+      await source.start();
       logger.info(
         {
           host: config.http.host,
-          port,
+          port: server.port,
           mode: config.telegram.mode,
           webhookPath: config.http.webhookPath,
           bot: telegraf.botInfo.username,
         },
         "tg-acp is listening",
       );
-      return { port };
+      return { port: server.port };
     },
 
     /** Resolves once no turn is running or queued (tests, shutdown). */
@@ -207,41 +173,15 @@ export function createApp(
      */
     async stop(): Promise<void> {
       accepting = false;
-      clearInterval(ttlTimer);
-      const poller = polling;
-      polling = undefined;
-      if (poller) {
-        // bot.stop() throws until launch() has passed its own deleteWebhook and begun polling.
-        for (;;) {
-          try {
-            poller.bot.stop("shutdown");
-            break;
-          } catch {
-            const ended = await Promise.race([poller.done.then(() => true), sleep(20).then(() => false)]);
-            if (ended) break;
-          }
-        }
-        await poller.done;
-      }
+      stopExpiry();
+      await source?.stop();
+      source = undefined;
       bot?.flushInput();
       await runner?.shutdown(config.turns.shutdownGraceMs);
-      const closing = server;
+      await server?.close();
       server = undefined;
-      if (closing) {
-        await new Promise<void>((resolve) => {
-          closing.close(() => resolve());
-          if ("closeAllConnections" in closing) closing.closeAllConnections();
-        });
-      }
-      updateLog?.flush();
-      updateLog = undefined;
-      store?.close();
+      await store?.close();
       store = undefined;
     },
   };
-}
-
-/** An error's message with the bot token and webhook secret removed (network errors carry the URL). */
-function redact(err: unknown, config: Config): string {
-  return redactedMessage(err, [config.telegram.botToken, config.telegram.webhookSecret]);
 }

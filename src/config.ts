@@ -150,13 +150,24 @@ export type Config = {
 /** Environment variables that the agent subprocess must never see. */
 export const SECRET_ENV_NAMES = ["TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"] as const;
 
+/** The secret values of a config (bot token, webhook secret): never logged, never shown, never passed on. */
+export function configSecrets(config: Config): string[] {
+  return [config.telegram.botToken, config.telegram.webhookSecret];
+}
+
+/** The webhook's public URL, PUBLIC_URL + WEBHOOK_PATH (Bot API setWebhook `url`); undefined without PUBLIC_URL. */
+export function webhookUrl(config: Config): string | undefined {
+  const { publicUrl } = config.telegram;
+  return publicUrl === undefined ? undefined : new URL(config.http.webhookPath, publicUrl).toString();
+}
+
 /**
  * Parses and validates the environment into a {@link Config}. Pure: reads nothing but `env`.
- * Relative paths are resolved against `cwd`.
+ * Relative paths are resolved against `cwd` (absolute).
  *
  * @throws ConfigError with a one-line message naming the first bad or missing variable.
  */
-export function createConfig(env: Record<string, string | undefined>, cwd: string = process.cwd()): Config {
+export function createConfig(env: Record<string, string | undefined>, cwd: string): Config {
   const input = Object.fromEntries(
     Object.keys(envSchema.shape).map((name) => {
       const value = env[name];

@@ -1,6 +1,6 @@
 import { config as loadDotenv } from "dotenv";
 import { createApp } from "./app.js";
-import { createConfig } from "./config.js";
+import { configSecrets, createConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { describeFatalError } from "./operator-error.js";
 
@@ -14,19 +14,20 @@ function fail(err: unknown): never {
 
 let config: ReturnType<typeof createConfig>;
 try {
-  config = createConfig(process.env);
+  config = createConfig(process.env, process.cwd());
 } catch (err) {
   fail(err);
 }
 
 const logger = createLogger({
   level: config.logLevel,
-  secrets: [config.telegram.botToken, config.telegram.webhookSecret],
+  secrets: configSecrets(config),
   format: config.logPretty ? "pretty" : "json",
   colorize: process.stdout.isTTY === true,
 });
 const app = createApp(config, {
   env: process.env,
+  cwd: process.cwd(),
   logger,
   onFatal: (err) => {
     process.stderr.write(`tg-acp: ${err.message}\n`);

@@ -1,3 +1,8 @@
+/** Thrown at start-up for a problem the operator must fix (port taken, Telegram refuses the token...); one line. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
 /** Names of errors whose message is a one-line instruction to the operator (bad config, agent, database...). */
 const OPERATOR_ERRORS = new Set(["ConfigError", "StartupError", "AgentCommandError", "DatabaseOpenError"]);
 

@@ -2,11 +2,11 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { TopicKey } from "./db/session-store.js";
+import type { TopicKey } from "./domain/topic-key.js";
 
 /**
  * The absolute workspace directory of a topic key: `<base>/<chatId>/<threadId>/<userId>`
- * (the seeds' create_workspace_dir, keyed by chat as well). Ids must be safe integers, so the path
+ * (keyed by chat as well, since message_thread_id is only unique in its chat). Ids must be safe integers, so the path
  * cannot leave `base`.
  *
  * @throws Error when an id is not a safe integer.

@@ -2,12 +2,10 @@ import fs from "node:fs";
 import path from "node:path";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  AgentTurnError,
-  createAcpClient,
-  type TurnCallbacks,
-  TurnCancelledError,
-} from "../src/acp/acp-client.js";
+import { createAcpClient } from "../src/acp/acp-client.js";
+import { AgentTurnError, TurnCancelledError } from "../src/acp/errors.js";
+import type { TurnCallbacks } from "../src/acp/turn-types.js";
+import { type InProcessLauncher, inProcessAgent } from "./support/in-process-agent.js";
 import { makeTempDir } from "./support/temp-dir.js";
 import { isAlive, readAgentEvents, testAgentArgv } from "./support/test-agent-command.js";
 
@@ -24,7 +22,11 @@ beforeEach(() => {
 });
 afterEach(() => temp.cleanup());
 
-function client(flags: string[] = [], overrides: { requestTimeoutMs?: number } = {}) {
+let launcher: InProcessLauncher | undefined;
+
+/** A client of the test agent: in-process by default, a real subprocess with `subprocess: true`. */
+function client(flags: string[] = [], overrides: { requestTimeoutMs?: number; subprocess?: boolean } = {}) {
+  launcher = overrides.subprocess ? undefined : inProcessAgent(["--state-dir", stateDir, ...flags]);
   return createAcpClient({
     argv: testAgentArgv(stateDir, flags),
     env: { ...process.env, TELEGRAM_BOT_TOKEN: undefined },
@@ -32,6 +34,7 @@ function client(flags: string[] = [], overrides: { requestTimeoutMs?: number } =
     replayQuietMs: 100,
     stopGraceMs: 1_000,
     logger,
+    ...(launcher ? { launch: launcher } : {}),
   });
 }
 
@@ -59,7 +62,7 @@ function agentPids(): number[] {
 describe("ACP client turn", () => {
   it("creates a session, then loads it in a new process without re-emitting the replayed history", async () => {
     for (const flags of [[], ["--replay-after-response"]]) {
-      const acpClient = client(flags);
+      const acpClient = client(flags, { subprocess: true });
       const first = recorder();
       const r1 = await acpClient.runTurn(
         { cwd, model: "auto", sessionId: undefined, prompt: text("Remember this number: 1234.") },
@@ -131,7 +134,7 @@ describe("ACP client turn", () => {
       expect(second.seen.notices).toHaveLength(1);
       expect(second.seen.notices[0]).toMatch(/could not be restored/);
       expect(r2.text).toMatch(/not asked me to remember/);
-      for (const pid of agentPids()) expect(isAlive(pid)).toBe(false);
+      expect(launcher?.running()).toBe(0);
     });
   }
 
@@ -172,7 +175,7 @@ describe("ACP client turn", () => {
   });
 
   it("ends the whole process group, including a child the agent forked", async () => {
-    await client(["--fork-child"]).runTurn(
+    await client(["--fork-child"], { subprocess: true }).runTurn(
       { cwd, model: "auto", sessionId: undefined, prompt: text("hello") },
       recorder().callbacks,
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { StartupError } from "../src/app.js";
+import { StartupError } from "../src/operator-error.js";
 import { startTestApp, TEST_BOT_TOKEN } from "./support/app-fixture.js";
 import { useBotHarness } from "./support/harness.js";
 import {

@@ -1,7 +1,7 @@
 import path from "node:path";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { chatTurn } from "../src/chat.js";
+import { chatTurn } from "../src/cli/chat-turn.js";
 import { createConfig } from "../src/config.js";
 import { openDatabase } from "../src/db/database.js";
 import { createSessionStore } from "../src/db/session-store.js";
@@ -76,14 +76,18 @@ describe("npm run chat", () => {
 
   it("streams the answer chunk by chunk as the agent sends it", async () => {
     const writes: string[] = [];
-    const config = createConfig({
-      TELEGRAM_BOT_TOKEN: "1:unused-by-this-test-000000000000",
-      TELEGRAM_WEBHOOK_SECRET: "unused",
-      ...chatEnv(["--no-noise"]),
-    });
+    const config = createConfig(
+      {
+        TELEGRAM_BOT_TOKEN: "1:unused-by-this-test-000000000000",
+        TELEGRAM_WEBHOOK_SECRET: "unused",
+        ...chatEnv(["--no-noise"]),
+      },
+      process.cwd(),
+    );
     const result = await chatTurn({
       config,
       env: process.env,
+      cwd: process.cwd(),
       logger: pino({ level: "silent" }),
       key: { chatId: 5, threadId: 0, userId: 5 },
       text: "long 900",

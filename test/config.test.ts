@@ -57,7 +57,7 @@ describe("createConfig", () => {
     expect(config.telegram.apiRoot).toBe("http://127.0.0.1:9999");
     expect(config.telegram.publicUrl).toBe("https://bot.example.com");
     expect(config.telegram.webhookMaxConnections).toBe(100);
-    expect(createConfig({ ...required, BOT_MODE: "polling" }).telegram.mode).toBe("polling");
+    expect(createConfig({ ...required, BOT_MODE: "polling" }, "/srv/bot").telegram.mode).toBe("polling");
     expect(config.http).toEqual({ host: "127.0.0.1", port: 3000, webhookPath: "/hook" });
     expect(config.databasePath).toBe("/var/lib/tg/db.sqlite");
     expect(config.workspaceBasePath).toBe("/srv/bot/ws");
@@ -69,9 +69,11 @@ describe("createConfig", () => {
   });
 
   it("logs pretty in development unless LOG_PRETTY says otherwise", () => {
-    expect(createConfig({ ...required, NODE_ENV: "development" }).logPretty).toBe(true);
-    expect(createConfig({ ...required, NODE_ENV: "production" }).logPretty).toBe(false);
-    expect(createConfig({ ...required, NODE_ENV: "development", LOG_PRETTY: "false" }).logPretty).toBe(false);
+    expect(createConfig({ ...required, NODE_ENV: "development" }, "/srv/bot").logPretty).toBe(true);
+    expect(createConfig({ ...required, NODE_ENV: "production" }, "/srv/bot").logPretty).toBe(false);
+    expect(
+      createConfig({ ...required, NODE_ENV: "development", LOG_PRETTY: "false" }, "/srv/bot").logPretty,
+    ).toBe(false);
   });
 
   it("names the missing or bad variable in one line", () => {
@@ -109,7 +111,7 @@ describe("createConfig", () => {
   });
 
   it("treats empty variables as unset, except ALLOWED_USER_IDS which stays empty", () => {
-    const config = createConfig({ ...required, PORT: "", PUBLIC_URL: "", ALLOWED_USER_IDS: "" });
+    const config = createConfig({ ...required, PORT: "", PUBLIC_URL: "", ALLOWED_USER_IDS: "" }, "/srv/bot");
     expect(config.http.port).toBe(8080);
     expect(config.telegram.publicUrl).toBeUndefined();
     expect(config.allowedUserIds.size).toBe(0);

@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { type CheckResult, formatCheck, runDoctor } from "../src/cli/doctor-checks.js";
 import { openDatabase } from "../src/db/database.js";
-import { type CheckResult, formatCheck, runDoctor } from "../src/doctor.js";
 import { TEST_BOT_TOKEN, testAppEnv } from "./support/app-fixture.js";
 import { useHarness } from "./support/harness.js";
 import { runCliEntry } from "./support/run-cli.js";
@@ -25,7 +25,7 @@ const doctorEnv = (options: { agentFlags?: string[]; env?: Record<string, string
 });
 const NOW = new Date("2025-06-01T12:00:00Z");
 const doctor = (options: Parameters<typeof doctorEnv>[0] = {}) =>
-  runDoctor({ env: doctorEnv(options), now: () => NOW });
+  runDoctor({ env: doctorEnv(options), cwd: process.cwd(), now: () => NOW });
 const byName = (results: CheckResult[]) => Object.fromEntries(results.map((r) => [r.name, r]));
 const statuses = (results: CheckResult[]) => results.map((r) => `${r.name}:${r.status}`);
 

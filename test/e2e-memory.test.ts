@@ -1,6 +1,6 @@
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { PROGRESS_HEADER } from "../src/telegram/stream-renderer.js";
+import { PROGRESS_HEADER } from "../src/telegram/progress-message.js";
 import { startTestApp } from "./support/app-fixture.js";
 import { type MockBotApi, startMockBotApi } from "./support/mock-bot-api.js";
 import { makeTempDir } from "./support/temp-dir.js";
@@ -32,7 +32,7 @@ const answersIn = (threadId: number) =>
 describe("the seeds' two-run demo through the webhook", () => {
   it("remembers a number in a topic across a full restart, and only in that topic", async () => {
     // Run 1: memorize.
-    const first = await startTestApp({ apiRoot: api.url, dir: temp.dir });
+    const first = await startTestApp({ apiRoot: api.url, dir: temp.dir, agent: "subprocess" });
     expect(
       await first.postUpdate(
         topicTextUpdate("Remember this number: 1234. Just confirm you memorized it.", { threadId: TOPIC }),
@@ -46,7 +46,7 @@ describe("the seeds' two-run demo through the webhook", () => {
     ).toBeGreaterThan(0);
 
     // Run 2: a new app process state on the same database; the agent runs in a new process too.
-    const second = await startTestApp({ apiRoot: api.url, dir: temp.dir });
+    const second = await startTestApp({ apiRoot: api.url, dir: temp.dir, agent: "subprocess" });
     await second.postUpdate(topicTextUpdate("What number did I ask you to remember?", { threadId: TOPIC }));
     await api.until(() => answersIn(TOPIC).some((text) => text.includes("You asked")));
     await second.postUpdate(

@@ -143,18 +143,28 @@ describe("the turn journal", () => {
 });
 
 describe("timeouts", () => {
-  it("cancels a turn past TURN_TIMEOUT_MS, tells the topic, and leaves no agent process", async () => {
+  it("cancels a turn past TURN_TIMEOUT_MS with session/cancel and tells the topic", async () => {
+    // In-process: the agent is prompting within milliseconds, long before the timeout.
     const bot = await h.start({ env: { TURN_TIMEOUT_MS: "600" } });
     await bot.postUpdate(topicTextUpdate("sleep 20000", { threadId: T }));
     await h.waitForText(T, /took longer than 600 ms and was cancelled/);
     await bot.app.idle();
     expect(h.agentEvents().some((e) => e.event === "session/cancel")).toBe(true);
     expect(journal()[0]).toMatchObject({ state: "failed" });
+  });
+
+  it("leaves no agent process after a turn past TURN_TIMEOUT_MS", async () => {
+    const bot = await h.start({ agent: "subprocess", env: { TURN_TIMEOUT_MS: "600" } });
+    await bot.postUpdate(topicTextUpdate("sleep 20000", { threadId: T }));
+    await h.waitForText(T, /took longer than 600 ms and was cancelled/);
+    await bot.app.idle();
+    expect(journal()[0]).toMatchObject({ state: "failed" });
     for (const pid of agentPids()) expect(isAlive(pid)).toBe(false);
   });
 
   it("kills the process group of an agent that ignores session/cancel", async () => {
     const bot = await h.start({
+      agent: "subprocess",
       agentFlags: ["--ignore-cancel", "--fork-child"],
       env: { TURN_TIMEOUT_MS: "400", AGENT_STOP_GRACE_MS: "300" },
     });
@@ -185,7 +195,7 @@ describe("concurrency cap", () => {
 
 describe("graceful shutdown", () => {
   it("answers 503 to new webhook calls, interrupts turns after the grace period, and offers a retry at the next start", async () => {
-    const bot = await h.start({ env: { SHUTDOWN_GRACE_MS: "300" } });
+    const bot = await h.start({ agent: "subprocess", env: { SHUTDOWN_GRACE_MS: "300" } });
     await bot.postUpdate(topicTextUpdate("sleep 20000", { threadId: T }));
     await h.api.until(() => h.agentEvents().some((e) => e.event === "prompt-start"));
     await bot.postUpdate(topicTextUpdate("queued behind", { threadId: T }));

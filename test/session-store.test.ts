@@ -3,7 +3,8 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DatabaseOpenError, openDatabase } from "../src/db/database.js";
-import { createSessionStore, DEFAULT_MODEL } from "../src/db/session-store.js";
+import { createSessionStore } from "../src/db/session-store.js";
+import { AUTO_MODEL } from "../src/domain/turn.js";
 import { makeTempDir } from "./support/temp-dir.js";
 
 let temp: ReturnType<typeof makeTempDir>;
@@ -67,7 +68,7 @@ describe("session store", () => {
       ...key,
       sessionId: "session-1",
       workspacePath: "/ws/a",
-      model: DEFAULT_MODEL,
+      model: AUTO_MODEL,
     });
     expect(row?.createdAt).toBe("2026-11-22T10:00:00.000Z");
     store.upsert(key, "session-2", "/ws/a");

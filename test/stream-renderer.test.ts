@@ -2,10 +2,11 @@ import type { SessionUpdate } from "@agentclientprotocol/sdk";
 import pino from "pino";
 import type { Telegram } from "telegraf";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { TurnView } from "../src/runner.js";
+import type { TurnView } from "../src/runner/types.js";
+import type { DraftSupport } from "../src/telegram/formatted-send.js";
 import type { Outbox } from "../src/telegram/outbox.js";
 import type { PermissionPrompts } from "../src/telegram/permission-prompts.js";
-import { createStreamRenderer, type DraftSupport } from "../src/telegram/stream-renderer.js";
+import { createStreamRenderer } from "../src/telegram/stream-renderer.js";
 
 type Call = {
   method: string;
@@ -73,9 +74,7 @@ function renderer(
   const view: TurnView = createStreamRenderer({
     telegram,
     outbox: passthrough,
-    chatId: options.privateChat ? 42 : -100,
-    messageThreadId: options.privateChat ? undefined : 7,
-    ownerUserId: 42,
+    key: { chatId: options.privateChat ? 42 : -100, threadId: options.privateChat ? 0 : 7, userId: 42 },
     privateChat: options.privateChat ?? false,
     drafts: options.drafts ?? { available: true },
     editIntervalMs: 1500,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PROGRESS_HEADER } from "../src/telegram/stream-renderer.js";
+import { PROGRESS_HEADER } from "../src/telegram/progress-message.js";
 import { useBotHarness } from "./support/harness.js";
 import { INJECTED, startMockBotApi } from "./support/mock-bot-api.js";
 import { streamText, visibleWords } from "./support/stream-text.js";

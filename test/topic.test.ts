@@ -1,6 +1,6 @@
 import type { Message } from "telegraf/types";
 import { describe, expect, it } from "vitest";
-import { topicOf } from "../src/telegram/topic.js";
+import { topicOf } from "../src/domain/topic-key.js";
 import { fixtureUpdate } from "./support/updates.js";
 
 const messageOf = (name: string) => fixtureUpdate(name).message as unknown as Message;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ALLOWED_UPDATES } from "../src/app.js";
-import { PROGRESS_HEADER } from "../src/telegram/stream-renderer.js";
-import { describeWebhookInfo } from "../src/webhook-info.js";
+import { describeWebhookInfo } from "../src/cli/webhook-info.js";
+import { PROGRESS_HEADER } from "../src/telegram/progress-message.js";
+import { ALLOWED_UPDATES } from "../src/telegram/update-source.js";
 import { startTestApp, TEST_BOT_TOKEN, TEST_WEBHOOK_SECRET } from "./support/app-fixture.js";
 import { useHarness } from "./support/harness.js";
 import { runCliEntry } from "./support/run-cli.js";

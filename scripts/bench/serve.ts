@@ -17,16 +17,21 @@ import { type ServerType, serve } from "@hono/node-server";
 import { Hono } from "hono";
 import pino from "pino";
 import type { UserFromGetMe } from "telegraf/types";
-import type { ModelCatalog } from "../../src/acp/model-catalog.js";
-import type { SessionStore } from "../../src/db/session-store.js";
-import type { Runner } from "../../src/runner.js";
+import type { Runner } from "../../src/runner/types.js";
 import { fromDist } from "./dist.js";
 import { BENCH_SETTINGS } from "./settings.js";
 
 const { createConfig } = await fromDist<typeof import("../../src/config.js")>("config.js");
 const { createHttpApp } = await fromDist<typeof import("../../src/http/server.js")>("http/server.js");
 const { createLogger } = await fromDist<typeof import("../../src/logger.js")>("logger.js");
-const { createBot } = await fromDist<typeof import("../../src/telegram/bot.js")>("telegram/bot.js");
+const { createTelegraf, registerBot } =
+  await fromDist<typeof import("../../src/telegram/bot.js")>("telegram/bot.js");
+const { createOutbox } = await fromDist<typeof import("../../src/telegram/outbox.js")>("telegram/outbox.js");
+const { createPermissionPrompts } = await fromDist<typeof import("../../src/telegram/permission-prompts.js")>(
+  "telegram/permission-prompts.js",
+);
+const { createUpdateDispatch } =
+  await fromDist<typeof import("../../src/telegram/update-source.js")>("telegram/update-source.js");
 const { openDatabase } = await fromDist<typeof import("../../src/db/database.js")>("db/database.js");
 const { createUpdateLog } = await fromDist<typeof import("../../src/db/update-log.js")>("db/update-log.js");
 const target = process.argv[2];
@@ -43,7 +48,7 @@ const listen = (fetch: (request: Request) => Response | Promise<Response>) =>
 const closer = (server: ServerType) => () => new Promise<void>((resolve) => server.close(() => resolve()));
 
 if (target === "bare") {
-  const config = createConfig(BENCH_SETTINGS);
+  const config = createConfig(BENCH_SETTINGS, process.cwd());
   const hono = new Hono();
   hono.post(config.http.webhookPath, async (c) => {
     await c.req.text();
@@ -53,29 +58,27 @@ if (target === "bare") {
   port = listening.port;
   stop = closer(listening.server);
 } else if (target === "stub-runner") {
-  const config = createConfig(BENCH_SETTINGS);
+  const config = createConfig(BENCH_SETTINGS, process.cwd());
   const logger = createLogger({
     level: config.logLevel,
     secrets: [config.telegram.botToken, config.telegram.webhookSecret],
     destination: pino.destination({ dest: "/dev/null", sync: false }),
   });
-  // Only enqueue is reached by text messages; the rest of the runner, the store and the model
-  // catalog serve commands, which the load does not send.
+  // Only submit is reached by text messages; the rest of the runner serves commands, which the load
+  // does not send.
   const runner = {
-    enqueue: async () => {
+    submit: async () => {
       enqueued += 1;
     },
   } as unknown as Runner;
-  const { telegraf } = createBot({
-    botToken: config.telegram.botToken,
-    apiRoot: config.telegram.apiRoot,
-    allowedUserIds: config.allowedUserIds,
+  const telegraf = createTelegraf({ botToken: config.telegram.botToken, apiRoot: config.telegram.apiRoot });
+  const outbox = createOutbox({ groupPerMinute: 20, privatePerMinute: 60, logger });
+  registerBot(telegraf, {
     runner,
-    store: {} as SessionStore,
-    models: {} as ModelCatalog,
+    outbox,
+    prompts: createPermissionPrompts({ telegram: telegraf.telegram, outbox, timeoutMs: 60_000, logger }),
+    allowedUserIds: config.allowedUserIds,
     agentCommand: "bench",
-    permissionTimeoutMs: config.permissions.timeoutMs,
-    streaming: config.streaming,
     inputDebounceMs: config.inputDebounceMs,
     logger,
   });
@@ -92,10 +95,11 @@ if (target === "bare") {
   const http = createHttpApp({
     webhookPath: config.http.webhookPath,
     webhookSecret: config.telegram.webhookSecret,
-    dispatch: async (update) => {
-      if (!updateLog.firstSeen(update.update_id)) return;
-      await telegraf.handleUpdate(update);
-    },
+    dispatch: createUpdateDispatch({
+      telegraf,
+      firstSeen: async (id) => updateLog.firstSeen(id),
+      logger,
+    }),
     logger,
   });
   const listening = await listen(http.fetch);

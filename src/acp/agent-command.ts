@@ -12,11 +12,7 @@ export class AgentCommandError extends Error {
  *
  * @throws AgentCommandError when it is missing or not executable.
  */
-export function resolveAgentExecutable(
-  command: string,
-  env: NodeJS.ProcessEnv,
-  cwd: string = process.cwd(),
-): string {
+export function resolveAgentExecutable(command: string, env: NodeJS.ProcessEnv, cwd: string): string {
   const candidates = command.includes("/")
     ? [path.resolve(cwd, command)]
     : (env.PATH ?? "")

@@ -1,9 +1,9 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import type { AgentModels } from "../domain/agent-models.js";
 import type { Logger } from "../logger.js";
 import type { AcpClient } from "./acp-client.js";
-import type { AgentModels } from "./models.js";
 
 /**
  * The models the configured agent offers, for /model: the latest offer seen in any turn's session

@@ -1,25 +1,6 @@
 import * as acp from "@agentclientprotocol/sdk";
-
-/** One model an agent offers. */
-export type ModelChoice = { id: string; name: string; description?: string };
-
-/**
- * The models an agent offers for a session, and how to switch them:
- * - `config_option`: a SessionConfigOption of category "model" (or id "model"), switched with
- *   session/set_config_option (ACP "Session Config Options"; claude-agent-acp, codex-acp, Kiro v3);
- * - `legacy`: the pre-config-options `models` block, switched with session/set_model (Kiro v2
- *   engine, Gemini CLI; not in SDK 2.4's schema, so read untyped).
- */
-export type AgentModels = {
-  source: "config_option" | "legacy";
-  /** The config option id (config_option only). */
-  configId?: string;
-  current: string;
-  available: ModelChoice[];
-};
-
-/** The model value that means "leave the agent's default". */
-export const AUTO_MODEL = "auto";
+import type { AgentModels, ModelChoice } from "../domain/agent-models.js";
+import { AUTO_MODEL } from "../domain/turn.js";
 
 /**
  * Reads the model offer out of a session/new, session/load or session/resume response (or a
@@ -76,7 +57,8 @@ const METHOD_NOT_FOUND = -32601;
 /**
  * Switches the session's model: session/set_config_option when the agent offers a model config
  * option, otherwise session/set_model; when the first answers "method not found", the other is tried.
- * `auto` leaves the agent's default and sends nothing.
+ * `auto` leaves the agent's default and sends nothing. `limit` runs each request within the set-up
+ * deadline.
  *
  * @throws the agent's error when neither method accepts the model.
  */
@@ -85,17 +67,21 @@ export async function applyModel(
   sessionId: string,
   model: string,
   models: AgentModels | undefined,
-  options: () => acp.SendRequestOptions,
+  limit: <T>(step: string, send: (options: acp.SendRequestOptions) => Promise<T>) => Promise<T>,
 ): Promise<void> {
   if (model === AUTO_MODEL) return;
   const viaConfigOption = () =>
-    agent.request(
-      acp.methods.agent.session.setConfigOption,
-      { sessionId, configId: models?.configId ?? "model", value: model },
-      options(),
+    limit("session/set_config_option", (options) =>
+      agent.request(
+        acp.methods.agent.session.setConfigOption,
+        { sessionId, configId: models?.configId ?? "model", value: model },
+        options,
+      ),
     );
   const viaSetModel = () =>
-    agent.request<unknown>("session/set_model", { sessionId, modelId: model }, options());
+    limit("session/set_model", (options) =>
+      agent.request<unknown>("session/set_model", { sessionId, modelId: model }, options),
+    );
   const [first, second] =
     models?.source === "config_option" ? [viaConfigOption, viaSetModel] : [viaSetModel, viaConfigOption];
   try {

@@ -13,10 +13,7 @@ export const TRANSCRIPT_UPDATE_KINDS: ReadonlySet<string> = new Set([
   "plan",
 ]);
 
-/** What the bridge does with one session/update, as far as the answer text goes. */
-export type TurnOutput = { kind: "text"; text: string } | { kind: "none" };
-
-/** Every session/update kind of the stable ACP v1 schema in SDK 2.4 (what {@link outputOf} handles). */
+/** Every session/update kind of the stable ACP v1 schema in SDK 2.4 (the SDK rejects any other). */
 export const KNOWN_UPDATE_KINDS: ReadonlySet<string> = new Set([
   ...TRANSCRIPT_UPDATE_KINDS,
   "available_commands_update",
@@ -43,33 +40,11 @@ export function unknownUpdateKind(message: unknown): string | undefined {
 }
 
 /**
- * Maps a live session/update (ACP "Prompt Turn") to answer text. Pure. Only text content of
- * agent_message_chunk becomes text here; other kinds are rendered by later features.
- * Kinds this SDK does not know never get here (see {@link unknownUpdateKind}).
+ * The answer text a live session/update adds (ACP "Prompt Turn": text content of an
+ * agent_message_chunk), or undefined for every other update. Pure.
  */
-export function outputOf(update: SessionUpdate): TurnOutput {
-  switch (update.sessionUpdate) {
-    case "agent_message_chunk":
-      return update.content.type === "text" ? { kind: "text", text: update.content.text } : { kind: "none" };
-    case "user_message_chunk":
-    case "agent_thought_chunk":
-    case "tool_call":
-    case "tool_call_update":
-    case "plan":
-    case "available_commands_update":
-    case "current_mode_update":
-    case "config_option_update":
-    case "session_info_update":
-    case "usage_update":
-    case "notice":
-    case "compaction_update":
-    case "compaction_summary_chunk":
-      return { kind: "none" };
-    default: {
-      // Compile-time check that every known kind is handled; at run time, an unknown kind.
-      const unknownKind: never = update;
-      void unknownKind;
-      return { kind: "none" };
-    }
-  }
+export function answerTextOf(update: SessionUpdate): string | undefined {
+  return update.sessionUpdate === "agent_message_chunk" && update.content.type === "text"
+    ? update.content.text
+    : undefined;
 }

@@ -5,9 +5,9 @@
  * failed, 2 on bad arguments.
  */
 import { parseArgs } from "node:util";
-import { chatTurn } from "../chat.js";
-import { createConfig } from "../config.js";
+import { configSecrets, createConfig } from "../config.js";
 import { createLogger } from "../logger.js";
+import { chatTurn } from "./chat-turn.js";
 import { runCli } from "./run-cli.js";
 
 const USAGE = 'usage: chat --chat-id N [--thread-id N] --user-id N "text"';
@@ -18,7 +18,7 @@ const UNUSED_TELEGRAM = {
   TELEGRAM_WEBHOOK_SECRET: "unused-by-chat",
 };
 
-await runCli("tg-acp chat", async (env) => {
+await runCli("tg-acp chat", async (env, cwd) => {
   let key: { chatId: number; threadId: number; userId: number };
   let text: string;
   try {
@@ -42,15 +42,18 @@ await runCli("tg-acp chat", async (env) => {
     return 2;
   }
 
-  const config = createConfig({
-    ...env,
-    TELEGRAM_BOT_TOKEN: env.TELEGRAM_BOT_TOKEN || UNUSED_TELEGRAM.TELEGRAM_BOT_TOKEN,
-    TELEGRAM_WEBHOOK_SECRET: env.TELEGRAM_WEBHOOK_SECRET || UNUSED_TELEGRAM.TELEGRAM_WEBHOOK_SECRET,
-  });
+  const config = createConfig(
+    {
+      ...env,
+      TELEGRAM_BOT_TOKEN: env.TELEGRAM_BOT_TOKEN || UNUSED_TELEGRAM.TELEGRAM_BOT_TOKEN,
+      TELEGRAM_WEBHOOK_SECRET: env.TELEGRAM_WEBHOOK_SECRET || UNUSED_TELEGRAM.TELEGRAM_WEBHOOK_SECRET,
+    },
+    cwd,
+  );
   // Notices already tell what went wrong in one line: logs only when LOG_LEVEL asks, readable, to stderr.
   const logger = createLogger({
     level: env.LOG_LEVEL ? config.logLevel : "silent",
-    secrets: [config.telegram.botToken, config.telegram.webhookSecret],
+    secrets: configSecrets(config),
     format: "pretty",
     colorize: process.stderr.isTTY === true,
     destination: process.stderr,
@@ -58,6 +61,7 @@ await runCli("tg-acp chat", async (env) => {
   const { ok } = await chatTurn({
     config,
     env,
+    cwd,
     logger,
     key,
     text,

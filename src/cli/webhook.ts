@@ -5,14 +5,14 @@
  */
 import { parseArgs } from "node:util";
 import { Telegram } from "telegraf";
-import { createConfig } from "../config.js";
+import { configSecrets, createConfig } from "../config.js";
 import { redactedMessage } from "../redact.js";
-import { describeWebhookInfo } from "../webhook-info.js";
 import { runCli } from "./run-cli.js";
+import { describeWebhookInfo } from "./webhook-info.js";
 
 const USAGE = "usage: webhook info | webhook delete [--drop-pending-updates]";
 
-await runCli("tg-acp webhook", async (env) => {
+await runCli("tg-acp webhook", async (env, cwd) => {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
     options: { "drop-pending-updates": { type: "boolean", default: false } },
@@ -22,9 +22,9 @@ await runCli("tg-acp webhook", async (env) => {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const config = createConfig(env);
+  const config = createConfig(env, cwd);
   const telegram = new Telegram(config.telegram.botToken, { apiRoot: config.telegram.apiRoot });
-  const secrets = [config.telegram.botToken, config.telegram.webhookSecret];
+  const secrets = configSecrets(config);
   try {
     if (command === "info") {
       const info = await telegram.getWebhookInfo();

@@ -1,9 +1,6 @@
-import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { readMigrationFiles } from "drizzle-orm/migrator";
-
-/** drizzle/ at the package root; src/db and dist/db both sit two levels below it (as in database.ts). */
-const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
+import { MIGRATIONS_FOLDER } from "./database.js";
 
 /** How an existing database file compares with the migrations in drizzle/. */
 export type MigrationStatus = {

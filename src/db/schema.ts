@@ -1,10 +1,12 @@
 import { type InferSelectModel, sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { type Attachment, AUTO_MODEL, TURN_STATES } from "../domain/turn.js";
 
 /**
  * One row per topic key (chat, forum topic, user): the ACP session, its workspace and the chosen model.
- * Follows the seeds' C3 `sessions` schema, keyed by chat as well, since message_thread_id is only
- * unique inside one chat. `thread_id` is 0 for messages outside a forum topic.
+ * The kiroclaw bot's `sessions` table (user_id, thread_id, session_id, model), keyed by chat as
+ * well, since message_thread_id is only unique inside one chat. `thread_id` is 0 for messages
+ * outside a forum topic.
  */
 export const sessions = sqliteTable(
   "sessions",
@@ -16,7 +18,7 @@ export const sessions = sqliteTable(
     sessionId: text("session_id"),
     /** Absolute path of the agent's cwd for this key. */
     workspacePath: text("workspace_path"),
-    model: text("model").notNull().default("auto"),
+    model: text("model").notNull().default(AUTO_MODEL),
     /** When the key last sent a prompt (ISO 8601, UTC); SESSION_TTL_DAYS counts from here. */
     lastActivityAt: text("last_activity_at"),
     /** ISO 8601 (UTC). */
@@ -48,11 +50,6 @@ export const permissionGrants = sqliteTable(
   (t) => [primaryKey({ columns: [t.chatId, t.threadId, t.userId, t.toolKind] })],
 );
 
-/** States of a turn in the journal; changes are compare-and-set (the seeds' state transitions). */
-export const TURN_STATES = ["queued", "running", "completed", "failed", "cancelled", "interrupted"] as const;
-/** One of {@link TURN_STATES}. */
-export type TurnState = (typeof TURN_STATES)[number];
-
 /**
  * The turn journal: every prompt, its answer and how it ended. Survives crashes (turns a crash left
  * queued or running become interrupted at start-up) and is the conversation history Drizzle Studio
@@ -69,9 +66,7 @@ export const turns = sqliteTable(
     updateId: integer("update_id"),
     prompt: text("prompt").notNull(),
     /** Files that went with the prompt (JSON array of {path, name, mimeType, size}). */
-    attachments: text("attachments", { mode: "json" }).$type<
-      Array<{ path: string; name: string; mimeType: string; size: number }>
-    >(),
+    attachments: text("attachments", { mode: "json" }).$type<Attachment[]>(),
     /** The turn this one retries (after an interruption). */
     retryOf: integer("retry_of"),
     /** The agent's final answer text. */
@@ -91,6 +86,7 @@ export const turns = sqliteTable(
   (t) => [
     index("turns_key_idx").on(t.chatId, t.threadId, t.userId, t.id),
     index("turns_state_idx").on(t.state),
+    index("turns_update_idx").on(t.updateId),
   ],
 );
 

@@ -1,21 +1,17 @@
 import { and, desc, eq, type SQLWrapper, sql } from "drizzle-orm";
+import type { TopicKey } from "../domain/topic-key.js";
+import { AUTO_MODEL } from "../domain/turn.js";
 import type { OpenDatabase } from "./database.js";
 import { permissionGrants, type SessionRow, sessions, turns } from "./schema.js";
-
-/** Identifies one conversation: a user in a forum topic of a chat (`threadId` 0 = no topic). */
-export type TopicKey = { chatId: number; threadId: number; userId: number };
 
 /** Rows of `table` (any table keyed by chat_id, thread_id, user_id) that belong to `key`. */
 function ofKey(table: typeof turns | typeof permissionGrants, key: TopicKey) {
   return and(eq(table.chatId, key.chatId), eq(table.threadId, key.threadId), eq(table.userId, key.userId));
 }
 
-/** The model value that means "the agent's default". */
-export const DEFAULT_MODEL = "auto";
-
 /**
- * The seeds' C3 Session Store over the `sessions` table: get, upsert, set model, get model, list,
- * close; plus the key's remembered permission grants. Keys are (chat_id, thread_id, user_id);
+ * The session store over the `sessions` table: get, upsert, set model, get model, list, close; plus
+ * the key's remembered permission grants. Keys are (chat_id, thread_id, user_id);
  * timestamps are ISO 8601 strings.
  */
 export type SessionStore = ReturnType<typeof createSessionStore>;
@@ -65,7 +61,7 @@ export function createSessionStore(database: OpenDatabase, now: () => Date = () 
 
     /**
      * Stores the key's ACP session id and workspace. An existing row keeps its model and created_at
-     * (unlike the seed's INSERT OR REPLACE, which reset the model to 'auto').
+     * (an INSERT OR REPLACE would reset the model to 'auto').
      */
     upsert(key: TopicKey, sessionId: string, workspacePath: string): void {
       const at = now().toISOString();
@@ -88,11 +84,9 @@ export function createSessionStore(database: OpenDatabase, now: () => Date = () 
         .run();
     },
 
-    /** The key's model, or {@link DEFAULT_MODEL} when the key has no row. */
+    /** The key's model, or {@link AUTO_MODEL} when the key has no row. */
     getModel(key: TopicKey): string {
-      return (
-        db.select({ model: sessions.model }).from(sessions).where(byKey(key)).get()?.model ?? DEFAULT_MODEL
-      );
+      return db.select({ model: sessions.model }).from(sessions).where(byKey(key)).get()?.model ?? AUTO_MODEL;
     },
 
     /**
@@ -103,7 +97,7 @@ export function createSessionStore(database: OpenDatabase, now: () => Date = () 
       db.update(sessions).set({ sessionId: null, updatedAt: now().toISOString() }).where(byKey(key)).run();
     },
 
-    /** The rows of one user in one chat, across topics, most recently updated first (the seeds' list()). */
+    /** The rows of one user in one chat, across topics, most recently updated first. */
     list(chatId: number, userId: number): SessionRow[] {
       return db
         .select()

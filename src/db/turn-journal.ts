@@ -1,16 +1,13 @@
 import { and, eq, inArray } from "drizzle-orm";
-import type { Attachment } from "../acp/acp-client.js";
+import type { TopicKey } from "../domain/topic-key.js";
+import type { Attachment, FinalTurnState, TurnEnd, TurnState } from "../domain/turn.js";
 import type { Db } from "./database.js";
-import { type TurnRow, type TurnState, turns } from "./schema.js";
-import type { TopicKey } from "./session-store.js";
-
-/** What a finished turn records. */
-export type TurnEnd = { answer?: string; stopReason?: string; error?: string };
+import { type TurnRow, turns } from "./schema.js";
 
 /**
  * The `turns` table: one row per prompt, whose state moves queued → running → completed | failed |
  * cancelled, or to interrupted when the bot stops or crashes under it. Every change is a
- * compare-and-set (UPDATE ... WHERE state = expected, the seeds' state-transition pattern): a change
+ * compare-and-set (UPDATE ... WHERE state = expected): a change
  * from a state the row is no longer in does nothing and says so.
  */
 export type TurnJournal = ReturnType<typeof createTurnJournal>;
@@ -55,7 +52,7 @@ export function createTurnJournal(db: Db, now: () => Date = () => new Date()) {
     },
 
     /** running → completed | failed | cancelled | interrupted, with what the turn produced. */
-    finish(id: number, state: Exclude<TurnState, "queued" | "running">, end: TurnEnd = {}): boolean {
+    finish(id: number, state: FinalTurnState, end: TurnEnd = {}): boolean {
       return transition(id, ["running"], state, {
         answer: end.answer ?? null,
         stopReason: end.stopReason ?? null,

@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Telegram } from "telegraf";
-import type { Attachment } from "../acp/acp-client.js";
+import type { Attachment } from "../domain/turn.js";
 
 /** Largest file a bot may download (Bot API getFile), bytes. */
 export const MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024;

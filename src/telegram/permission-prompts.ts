@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { RequestPermissionRequest, RequestPermissionResponse } from "@agentclientprotocol/sdk";
 import type { Context, Telegram } from "telegraf";
 import type { InlineKeyboardButton } from "telegraf/types";
-import { toolLabel } from "../acp/tool-label.js";
+import { toolLabel } from "../domain/permission.js";
 import type { Logger } from "../logger.js";
 import type { Outbox } from "./outbox.js";
 

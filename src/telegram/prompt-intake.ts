@@ -1,4 +1,4 @@
-import type { TopicKey } from "../db/session-store.js";
+import { type TopicKey, topicKeyId } from "../domain/topic-key.js";
 
 /** Telegram cuts long pasted text into messages of up to 4096 characters; a part this long is likely one. */
 export const SPLIT_PART_MIN_LENGTH = 3_500;
@@ -14,7 +14,6 @@ type Buffered = { parts: string[]; timer: NodeJS.Timeout; submit: (text: string)
  */
 export function createPromptIntake(options: { debounceMs: number }) {
   const buffers = new Map<string, Buffered>();
-  const idOf = (key: TopicKey) => `${key.chatId}:${key.threadId}:${key.userId}`;
 
   const flush = (id: string) => {
     const buffered = buffers.get(id);
@@ -30,7 +29,7 @@ export function createPromptIntake(options: { debounceMs: number }) {
      * closes. While a window is open for the key, the first message's `submit` is used.
      */
     add(key: TopicKey, text: string, submit: (text: string) => void): void {
-      const id = idOf(key);
+      const id = topicKeyId(key);
       const open = buffers.get(id);
       if (open) {
         open.parts.push(text);
@@ -51,3 +50,6 @@ export function createPromptIntake(options: { debounceMs: number }) {
     },
   };
 }
+
+/** The intake; see {@link createPromptIntake}. */
+export type PromptIntake = ReturnType<typeof createPromptIntake>;

@@ -1,5 +1,6 @@
 import type { Context, NarrowedContext, Telegraf } from "telegraf";
 import type { Message, Update } from "telegraf/types";
+import { type MessageTopic, topicOf } from "../domain/topic-key.js";
 
 /** The context of a text message that is a command. */
 export type CommandContext = NarrowedContext<Context, Update.MessageUpdate<Message.TextMessage>>;
@@ -52,3 +53,19 @@ export function createRouter() {
 
 /** A router; see {@link createRouter}. */
 export type Router = ReturnType<typeof createRouter>;
+
+/**
+ * A command handler that gets the message's topic and the text after the command (trimmed);
+ * messages without text or without a sender (channel posts) are ignored.
+ */
+export function withTopic(
+  handler: (ctx: Context, topic: MessageTopic, args: string) => Promise<unknown>,
+): (ctx: Context) => Promise<void> {
+  return async (ctx: Context) => {
+    const message = ctx.message;
+    if (!message || !("text" in message)) return;
+    const topic = topicOf(message);
+    if (!topic) return;
+    await handler(ctx, topic, message.text.replace(/^\/\S+\s*/, "").trim());
+  };
+}

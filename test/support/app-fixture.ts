@@ -3,12 +3,16 @@ import type { Update } from "telegraf/types";
 import { createApp } from "../../src/app.js";
 import { createConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
+import { inProcessAgent } from "./in-process-agent.js";
 import { testAgentCommand } from "./test-agent-command.js";
 import { FIXTURE_USER_ID } from "./updates.js";
 
 /** A token of the real shape; the mock Bot API accepts any. */
 export const TEST_BOT_TOKEN = "7000000001:AAH-test-token-0123456789abcdefghijk";
 export const TEST_WEBHOOK_SECRET = "test-webhook-secret_42";
+
+/** How a test app runs the test agent; see {@link startTestApp}. */
+export type AgentMode = "in-process" | "subprocess";
 
 /** The environment of a test app (see {@link startTestApp}); `options.env` wins. */
 export function testAppEnv(options: {
@@ -41,17 +45,22 @@ export function testAppEnv(options: {
 
 /**
  * Starts the whole app on 127.0.0.1 (random port) against the mock Bot API at `apiRoot`, with the
- * test ACP agent (state in `<dir>/agent`), the database at `<dir>/tg-acp.db` and workspaces under
+ * test ACP agent (state in `<dir>/agent`; in-process unless `agent: "subprocess"`), the database at `<dir>/tg-acp.db` and workspaces under
  * `<dir>/workspaces`. Log lines are kept in `logLines`, errors passed to `onFatal` in `fatalErrors`.
  */
 export async function startTestApp(options: {
   apiRoot: string;
   dir: string;
   agentFlags?: string[];
+  /**
+   * How the test agent runs: in the test's process (default: fast; no pids, no environment of its
+   * own) or as a subprocess of ACP_AGENT_COMMAND (for spawning, process groups, signals, env).
+   */
+  agent?: AgentMode;
   env?: Record<string, string>;
 }) {
   const env = testAppEnv(options);
-  const config = createConfig(env);
+  const config = createConfig(env, process.cwd());
   const logLines: string[] = [];
   const logger = createLogger({
     level: config.logLevel,
@@ -61,7 +70,17 @@ export async function startTestApp(options: {
   const fatalErrors: Error[] = [];
   const app = createApp(config, {
     env: { ...process.env, ...env },
+    cwd: process.cwd(),
     logger,
+    ...(options.agent === "subprocess"
+      ? {}
+      : {
+          launchAgent: inProcessAgent([
+            "--state-dir",
+            path.join(options.dir, "agent"),
+            ...(options.agentFlags ?? []),
+          ]),
+        }),
     onFatal: (err) => void fatalErrors.push(err),
   });
   const { port } = await app.start();

@@ -1,25 +1,21 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { entryArgs } from "./entry.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
- * Runs the real entry point (src/main.ts through tsx) as a child process with `env`, and resolves
+ * Runs the real entry point (src/main.ts: its test bundle, or through tsx) as a child process with `env`, and resolves
  * once it logs that it listens, with the port it bound. For crash tests: the child can be killed.
  */
 export async function spawnBotProcess(
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; port: number; output: () => string }> {
-  const child = spawn(
-    process.execPath,
-    ["--import", path.join(ROOT, "node_modules/tsx/dist/loader.mjs"), path.join(ROOT, "src/main.ts")],
-    {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, entryArgs("main", "src/main.ts"), {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
     output += chunk;

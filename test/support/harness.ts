@@ -1,7 +1,7 @@
 import path from "node:path";
 import { afterEach, beforeEach } from "vitest";
-import { PROGRESS_HEADER } from "../../src/telegram/stream-renderer.js";
-import { startTestApp, type TestApp } from "./app-fixture.js";
+import { PROGRESS_HEADER } from "../../src/telegram/progress-message.js";
+import { type AgentMode, startTestApp, type TestApp } from "./app-fixture.js";
 import { type BotApiCall, type MockBotApi, startMockBotApi } from "./mock-bot-api.js";
 import { makeTempDir } from "./temp-dir.js";
 import { readAgentEvents } from "./test-agent-command.js";
@@ -34,7 +34,9 @@ export function useBotHarness() {
       return temp.dir;
     },
     /** Starts the app against this test's mock and directory. */
-    async start(options: { agentFlags?: string[]; env?: Record<string, string> } = {}): Promise<TestApp> {
+    async start(
+      options: { agentFlags?: string[]; agent?: AgentMode; env?: Record<string, string> } = {},
+    ): Promise<TestApp> {
       app = await startTestApp({ apiRoot: api.url, dir: temp.dir, ...options });
       return app;
     },

@@ -1,15 +1,11 @@
 import { spawn } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const TSX_LOADER = path.join(ROOT, "node_modules/tsx/dist/loader.mjs");
+import { entryArgs } from "./entry.js";
 
 /** What a command-line entry printed, and how it exited. */
 export type CliResult = { code: number | null; stdout: string; stderr: string };
 
 /**
- * Runs `src/cli/<name>.ts` with `args` in a child Node process (through tsx), in `cwd`, with only
+ * Runs `src/cli/<name>.ts` with `args` in a child Node process (its test bundle, or through tsx), in `cwd`, with only
  * PATH and `env` in its environment (so no developer's .env or variables leak in). Resolves when it
  * exits.
  */
@@ -18,15 +14,11 @@ export function runCliEntry(
   args: string[],
   options: { env: Record<string, string>; cwd: string },
 ): Promise<CliResult> {
-  const child = spawn(
-    process.execPath,
-    ["--import", TSX_LOADER, path.join(ROOT, "src/cli", `${name}.ts`), ...args],
-    {
-      cwd: options.cwd,
-      env: { PATH: process.env.PATH ?? "", ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, [...entryArgs(name, `src/cli/${name}.ts`), ...args], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? "", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => {

@@ -1,14 +1,16 @@
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { entryArgs } from "./entry.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const AGENT = path.join(ROOT, "test/support/test-agent.ts");
-const TSX_LOADER = path.join(ROOT, "node_modules/tsx/dist/loader.mjs");
-
-/** argv that runs the test ACP agent (see test-agent.ts) with its state in `stateDir`. */
+/** argv that runs the test ACP agent (see test-agent.ts) as a subprocess with its state in `stateDir`. */
 export function testAgentArgv(stateDir: string, flags: string[] = []): [string, ...string[]] {
-  return [process.execPath, "--import", TSX_LOADER, AGENT, "--state-dir", stateDir, ...flags];
+  return [
+    process.execPath,
+    ...entryArgs("test-agent", "test/support/test-agent.ts"),
+    "--state-dir",
+    stateDir,
+    ...flags,
+  ];
 }
 
 /** The same as an ACP_AGENT_COMMAND string (double-quoted words). */
@@ -37,6 +39,9 @@ export function readAgentEvents(stateDir: string): AgentEvent[] {
  * it, which can take a moment in a container) does not count.
  */
 export function isAlive(pid: number): boolean {
+  if (typeof pid !== "number") {
+    throw new Error(`isAlive(${pid}): no process id; this agent ran in-process (start it as a subprocess)`);
+  }
   try {
     process.kill(pid, 0);
   } catch {

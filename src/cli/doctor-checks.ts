@@ -5,15 +5,16 @@ import type * as acp from "@agentclientprotocol/sdk";
 import pino from "pino";
 import { Telegram } from "telegraf";
 import type { UserFromGetMe, WebhookInfo } from "telegraf/types";
-import { type AgentDescription, createAcpClient } from "./acp/acp-client.js";
-import { resolveAgentExecutable } from "./acp/agent-command.js";
-import { agentClientOptions } from "./agent-options.js";
-import { type Config, createConfig } from "./config.js";
-import { readMigrationStatus } from "./db/migration-status.js";
-import type { Logger } from "./logger.js";
-import { redactedMessage } from "./redact.js";
+import { createAcpClient } from "../acp/acp-client.js";
+import { resolveAgentExecutable } from "../acp/agent-command.js";
+import type { AgentDescription } from "../acp/turn-types.js";
+import { agentClientOptions } from "../agent-options.js";
+import { type Config, configSecrets, createConfig, webhookUrl } from "../config.js";
+import { readMigrationStatus } from "../db/migration-status.js";
+import type { Logger } from "../logger.js";
+import { redactedMessage } from "../redact.js";
+import { templateDirProblem } from "../workspace.js";
 import { dateAndAge } from "./webhook-info.js";
-import { templateDirProblem } from "./workspace.js";
 
 /** The checks `npm run doctor` runs, in order. */
 export const CHECK_NAMES = ["config", "database", "agent", "telegram", "webhook"] as const;
@@ -41,7 +42,7 @@ export const RECENT_WEBHOOK_ERROR_S = 3600;
  */
 export async function runDoctor(deps: {
   env: NodeJS.ProcessEnv;
-  cwd?: string;
+  cwd: string;
   now?: () => Date;
   logger?: Logger;
 }): Promise<CheckResult[]> {
@@ -56,9 +57,9 @@ export async function runDoctor(deps: {
       ...CHECK_NAMES.slice(1).map((name) => skip(name, "needs a valid configuration")),
     ];
   }
-  const secrets = [config.telegram.botToken, config.telegram.webhookSecret];
+  const secrets = configSecrets(config);
   const results: CheckResult[] = [checkConfig(config), checkDatabase(config.databasePath)];
-  results.push(await checkAgent(config, deps.env, logger));
+  results.push(await checkAgent(config, deps.env, deps.cwd, logger));
   let me: UserFromGetMe | undefined;
   const telegram = new Telegram(config.telegram.botToken, { apiRoot: config.telegram.apiRoot });
   try {
@@ -150,10 +151,15 @@ function checkDatabase(file: string): CheckResult {
   }
 }
 
-async function checkAgent(config: Config, env: NodeJS.ProcessEnv, logger: Logger): Promise<CheckResult> {
+async function checkAgent(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  logger: Logger,
+): Promise<CheckResult> {
   const command = config.agent.argv.join(" ");
   try {
-    resolveAgentExecutable(config.agent.argv[0], env);
+    resolveAgentExecutable(config.agent.argv[0], env, cwd);
   } catch (err) {
     return fail("agent", (err as Error).message);
   }
@@ -246,10 +252,6 @@ export function capabilityList(capabilities: acp.AgentCapabilities): string {
     ...groups.filter(([, keys]) => keys.length > 0).map(([label, keys]) => `${label}: ${keys.join(" ")}`),
   ];
   return parts.length > 0 ? parts.join(", ") : "none";
-}
-
-function webhookUrl(config: Config): string {
-  return new URL(config.http.webhookPath, config.telegram.publicUrl).toString();
 }
 
 function telegramHint(err: unknown): string {

@@ -1,20 +1,22 @@
-import { createAcpClient } from "./acp/acp-client.js";
-import { toolLabel } from "./acp/tool-label.js";
-import { agentClientOptions } from "./agent-options.js";
-import type { Config } from "./config.js";
-import { openDatabase } from "./db/database.js";
-import { createSessionStore, type TopicKey } from "./db/session-store.js";
-import { createTurnJournal } from "./db/turn-journal.js";
-import type { Logger } from "./logger.js";
-import { createRunner, type TurnView } from "./runner.js";
+import { createAcpClient } from "../acp/acp-client.js";
+import { createModelCatalog } from "../acp/model-catalog.js";
+import { agentClientOptions } from "../agent-options.js";
+import type { Config } from "../config.js";
+import { openSqliteStore } from "../db/sqlite-store.js";
+import { rejectResponse, toolLabel } from "../domain/permission.js";
+import type { TopicKey } from "../domain/topic-key.js";
+import type { Logger } from "../logger.js";
+import { createLocalTurnQueue } from "../runner/local-turn-queue.js";
+import { createRunner } from "../runner/runner.js";
+import type { TurnView } from "../runner/types.js";
 
 /** Where {@link chatTurn} writes: the answer to `out`, notices to `err` (both take text). */
 export type ChatStreams = { out: { write(text: string): unknown }; err: { write(text: string): unknown } };
 
 /**
- * One turn for `key` without Telegram (`npm run chat`): the same session store (DATABASE_PATH),
- * workspace and runner as the bot, so a later turn of the bot or of `chat` on the same key continues
- * the conversation. The answer is streamed to `streams.out` as the agent's agent_message_chunk text
+ * One turn for `key` without Telegram (`npm run chat`): the same store (DATABASE_PATH), workspace and
+ * runner as the bot, so a later turn of the bot or of `chat` on the same key continues the
+ * conversation. The answer is streamed to `streams.out` as the agent's agent_message_chunk text
  * arrives (ACP "Prompt Turn"), ending with a newline; notices (context not restored, tool refused,
  * failure) go to `streams.err`, one line each. Permission requests follow PERMISSION_MODE; under
  * `ask` they are refused, as there is no one to ask. The turn is journalled like the bot's.
@@ -25,14 +27,14 @@ export type ChatStreams = { out: { write(text: string): unknown }; err: { write(
 export async function chatTurn(options: {
   config: Config;
   env: NodeJS.ProcessEnv;
+  cwd: string;
   logger: Logger;
   key: TopicKey;
   text: string;
   streams: ChatStreams;
 }): Promise<{ ok: boolean }> {
   const { config, logger, streams } = options;
-  const database = openDatabase(config.databasePath);
-  const store = createSessionStore(database);
+  const store = openSqliteStore(config.databasePath);
   try {
     let failed = false;
     const view: TurnView = {
@@ -47,13 +49,10 @@ export async function chatTurn(options: {
       },
       // No one to ask here: refuse with the agent's reject option, and say which tool.
       askPermission: async (request) => {
-        const reject = request.options.find((o) => o.kind === "reject_once" || o.kind === "reject_always");
         streams.err.write(
           `🚫 Refused ${toolLabel(request)}: chat cannot ask for permission (set PERMISSION_MODE).\n`,
         );
-        return reject
-          ? { outcome: { outcome: "selected", optionId: reject.optionId } }
-          : { outcome: { outcome: "cancelled" } };
+        return rejectResponse(request);
       },
       finish: async (outcome) => {
         if (outcome.kind === "answered") {
@@ -68,20 +67,22 @@ export async function chatTurn(options: {
         );
       },
     };
+    const acpClient = createAcpClient(agentClientOptions(config, options.env, logger));
     const runner = createRunner({
       store,
-      journal: createTurnJournal(database.db),
-      acpClient: createAcpClient(agentClientOptions(config, options.env, logger)),
+      queue: createLocalTurnQueue({ concurrency: 1, logger }),
+      acpClient,
+      models: createModelCatalog({ acpClient, logger }),
+      views: () => view,
       workspaceBasePath: config.workspaceBasePath,
       workspaceTemplateDir: config.workspaceTemplateDir,
       permissionMode: config.permissions.mode,
-      maxConcurrentTurns: 1,
       turnTimeoutMs: config.turns.timeoutMs,
       logger,
     });
-    await runner.enqueue({ key: options.key, prompt: [{ type: "text", text: options.text }], view });
+    await runner.submit({ key: options.key, prompt: [{ type: "text", text: options.text }] });
     return { ok: !failed };
   } finally {
-    store.close();
+    await store.close();
   }
 }

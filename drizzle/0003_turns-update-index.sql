@@ -1,0 +1,1 @@
+CREATE INDEX `turns_update_idx` ON `turns` (`update_id`);

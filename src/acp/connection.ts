@@ -1,0 +1,136 @@
+import * as acp from "@agentclientprotocol/sdk";
+import { CANCELLED_PERMISSION, rejectResponse, toolLabel } from "../domain/permission.js";
+import type { TurnUsage } from "../domain/turn.js";
+import type { Logger } from "../logger.js";
+import type { AgentProcess } from "./agent-process.js";
+import { modelsOf } from "./models.js";
+import { answerTextOf, TRANSCRIPT_UPDATE_KINDS, unknownUpdateKind } from "./session-update.js";
+import type { TurnCallbacks } from "./turn-types.js";
+
+/** What a connection has learnt during one turn. */
+export type ConnectionState = {
+  /** false until session/prompt is sent: transcript updates before that are replayed history. */
+  live: boolean;
+  sessionId: string | undefined;
+  /** When the last session/update arrived (Date.now()). */
+  lastUpdateAt: number;
+  /** The live answer text (agent_message_chunk text), concatenated. */
+  text: string;
+  usage: TurnUsage;
+  /** Settles once session/cancel has been sent (when the turn is cancelled while prompting). */
+  cancelSent: Promise<void>;
+};
+
+/** An SDK client connection to one agent process, with the turn's routing state. */
+export type AgentConnection = {
+  agent: acp.ClientContext;
+  connection: acp.ClientConnection;
+  state: ConnectionState;
+  /** False once the agent's stdout has ended (the process died or closed it). */
+  isOpen(): boolean;
+  close(): void;
+};
+
+/**
+ * Connects the SDK's client app to an agent process and routes what the agent sends (ACP
+ * "Prompt Turn"): session/update kinds this SDK does not know are dropped before the SDK sees them
+ * (it would log a -32602 error); replayed history (transcript kinds before session/prompt) is
+ * dropped; usage_update and config_option_update are kept; live updates go to `callbacks.onUpdate`;
+ * session/request_permission goes to `callbacks.onPermission` (or is refused with the agent's reject
+ * option when there is none, ACP "Requesting Permission"); extension notifications are logged.
+ * When `cancel` aborts while prompting, session/cancel is sent first and open permission requests
+ * are then answered `cancelled` (ACP "Cancellation").
+ */
+export function connectAgent(
+  proc: AgentProcess,
+  callbacks: TurnCallbacks,
+  cancel: AbortSignal,
+  logger: Logger,
+): AgentConnection {
+  const state: ConnectionState = {
+    live: false,
+    sessionId: undefined,
+    lastUpdateAt: Date.now(),
+    text: "",
+    usage: {},
+    cancelSent: Promise.resolve(),
+  };
+  const app = acp
+    .client({ name: "tg-acp" })
+    .onNotification(acp.methods.client.session.update, ({ params }) => {
+      state.lastUpdateAt = Date.now();
+      const { update } = params;
+      if (update.sessionUpdate === "usage_update") {
+        state.usage = {
+          ...state.usage,
+          contextUsed: update.used,
+          contextSize: update.size,
+          ...(update.cost ? { cost: { amount: update.cost.amount, currency: update.cost.currency } } : {}),
+        };
+      } else if (update.sessionUpdate === "config_option_update") {
+        const models = modelsOf(update);
+        if (models) callbacks.onModels?.(models);
+      }
+      if (!state.live) {
+        if (!TRANSCRIPT_UPDATE_KINDS.has(update.sessionUpdate))
+          logger.debug({ update }, "session state update");
+        return;
+      }
+      if (params.sessionId !== state.sessionId) return;
+      state.text += answerTextOf(update) ?? "";
+      callbacks.onUpdate?.(update);
+    })
+    .onRequest(acp.methods.client.session.requestPermission, async ({ params, signal }) => {
+      if (signal.aborted || cancel.aborted) return CANCELLED_PERMISSION;
+      if (!callbacks.onPermission) {
+        callbacks.onNotice(`🚫 Refused ${toolLabel(params)}: tool calls cannot be approved here.`);
+        logger.info({ toolCall: params.toolCall }, "permission request refused");
+        return rejectResponse(params);
+      }
+      const withdrawn = AbortSignal.any([signal, cancel]);
+      const cancelled = new Promise<acp.RequestPermissionResponse>((resolve) => {
+        const answer = () => resolve(CANCELLED_PERMISSION);
+        signal.addEventListener("abort", answer, { once: true });
+        // ACP "Cancellation": session/cancel goes out before the cancelled answers.
+        cancel.addEventListener("abort", () => void state.cancelSent.then(answer), { once: true });
+      });
+      return Promise.race([callbacks.onPermission(params, withdrawn), cancelled]);
+    })
+    .onNotification("*", ({ method }) => {
+      logger.debug({ method }, "agent extension notification ignored");
+    });
+  const readable = proc.stream.readable.pipeThrough(
+    new TransformStream<acp.AnyMessage, acp.AnyMessage>({
+      transform(message, controller) {
+        const unknownKind = unknownUpdateKind(message);
+        if (unknownKind === undefined) controller.enqueue(message);
+        else
+          logger.debug(
+            { sessionUpdate: unknownKind },
+            "session/update of a kind this client does not know ignored",
+          );
+      },
+    }),
+  );
+  const connection = app.connect({ readable, writable: proc.stream.writable });
+  // Registered before any permission request can arrive, so it runs before their abort listeners.
+  cancel.addEventListener(
+    "abort",
+    () => {
+      const sessionId = state.sessionId;
+      if (!state.live || sessionId === undefined) return;
+      logger.info({ sessionId }, "sending session/cancel");
+      state.cancelSent = connection.agent
+        .notify(acp.methods.agent.session.cancel, { sessionId })
+        .catch((err: unknown) => logger.warn({ err }, "session/cancel could not be sent"));
+    },
+    { once: true },
+  );
+  return {
+    agent: connection.agent,
+    connection,
+    state,
+    isOpen: () => !connection.signal.aborted,
+    close: () => connection.close(),
+  };
+}

@@ -1,0 +1,54 @@
+import type * as acp from "@agentclientprotocol/sdk";
+import type { AgentModels } from "../domain/agent-models.js";
+import type { Attachment, TurnResult } from "../domain/turn.js";
+
+/** One prompt turn to run in a fresh agent process. */
+export type TurnRequest = {
+  /** Absolute workspace path: the agent's cwd and the cwd of session/new|load|resume. */
+  cwd: string;
+  /** The stored ACP session id to continue, if the key has one. */
+  sessionId: string | undefined;
+  /** session/prompt content (ACP "Content"); text blocks at least. */
+  prompt: acp.ContentBlock[];
+  /** Files that go with the prompt (Telegram photos and documents saved in the workspace). */
+  attachments?: Attachment[];
+  /** The key's model choice, applied after every session set-up; "auto" leaves the agent's default. */
+  model: string;
+  /** Aborting cancels the turn: session/cancel once prompting, open permission requests resolve as cancelled. */
+  signal?: AbortSignal;
+};
+
+/** What the turn reports while it runs. Callbacks must not throw. */
+export type TurnCallbacks = {
+  /** Every live session/update (never replayed history), in order; kinds the SDK knows only. */
+  onUpdate?: (update: acp.SessionUpdate) => void;
+  /** A one-line notice for the user (context not restored, model not applied...). */
+  onNotice: (line: string) => void;
+  /** session/new created this id; persist it before the prompt runs. */
+  onSessionId: (sessionId: string) => void;
+  /** The agent's model offer, from the session set-up response or a config_option_update. */
+  onModels?: (models: AgentModels) => void;
+  /**
+   * Answers session/request_permission (ACP "Requesting Permission"). `signal` aborts when the turn
+   * is cancelled or the agent withdraws the request; the client then answers `cancelled` itself.
+   * Without this callback every request is refused with the agent's reject option.
+   */
+  onPermission?: (
+    request: acp.RequestPermissionRequest,
+    signal: AbortSignal,
+  ) => Promise<acp.RequestPermissionResponse>;
+  /**
+   * The prompt finished; called before the agent process is ended (which can take the stop grace
+   * period), so the answer need not wait for it. runTurn still resolves only once the process is gone.
+   */
+  onResult?: (result: TurnResult) => void;
+};
+
+/** What the client learns from an agent without prompting it (initialize + session/new). */
+export type AgentDescription = {
+  agentInfo: acp.Implementation | null | undefined;
+  /** The ACP protocol version the agent answered initialize with. */
+  protocolVersion: number;
+  capabilities: acp.AgentCapabilities;
+  models: AgentModels | undefined;
+};

@@ -1,0 +1,67 @@
+import type { TopicKey } from "./topic-key.js";
+import type { FinalTurnState, NewTurn, SessionRecord, TurnEnd, TurnRecord } from "./turn.js";
+
+/**
+ * Everything the bot keeps between restarts, as whole operations: the sessions of topic keys, the
+ * turn journal, the update ids already handled, and "allow always" permission grants. Every method
+ * is async so that a networked database can stand behind it; the embedded SQLite store is the one
+ * implementation today. Timestamps are ISO 8601 strings (UTC). Methods throw the database's error
+ * when it cannot be read or written.
+ */
+export interface Store {
+  /**
+   * Dedupe of Telegram Updates (Bot API "Getting updates": an Update the bot did not acknowledge is
+   * sent again): records `updateId` and says whether this is the first time it was seen.
+   */
+  firstSeen(updateId: number): Promise<boolean>;
+
+  /** The key's session row, or undefined when the key has none. */
+  session(key: TopicKey): Promise<SessionRecord | undefined>;
+  /** Stores the key's ACP session id and workspace; an existing row keeps its model and created_at. */
+  saveSession(key: TopicKey, sessionId: string, workspacePath: string): Promise<void>;
+  /** Forgets the key's ACP session id (the next turn starts a new session); workspace and model stay. */
+  clearSession(key: TopicKey): Promise<void>;
+  /** Stores the key's model choice, creating its row when needed. */
+  setModel(key: TopicKey, model: string): Promise<void>;
+  /** The key's model choice, or "auto" when it has none. */
+  model(key: TopicKey): Promise<string>;
+  /** One user's rows in one chat, across topics, most recently updated first. */
+  listSessions(chatId: number, userId: number): Promise<SessionRecord[]>;
+  /**
+   * Removes the rows of keys idle for more than `ttlDays` days, with their journal and permission
+   * grants (workspace files stay). Returns the keys removed.
+   */
+  expireIdle(ttlDays: number): Promise<TopicKey[]>;
+
+  /** Whether the key has an "allow always" for the ACP tool kind (read, edit, execute...). */
+  hasPermissionGrant(key: TopicKey, toolKind: string): Promise<boolean>;
+  /** Remembers an "allow always" for the key and ACP tool kind. */
+  grantPermission(key: TopicKey, toolKind: string): Promise<void>;
+
+  /**
+   * Journals a prompt as queued and records the key's activity (SESSION_TTL_DAYS counts from it), in
+   * one transaction. Returns the new turn's id, or undefined when a turn of the same `updateId` is
+   * already journalled (the Update was delivered twice).
+   */
+  enqueueTurn(turn: NewTurn): Promise<number | undefined>;
+  /** queued → running; false when the turn was cancelled or interrupted meanwhile. */
+  claimTurn(id: number): Promise<boolean>;
+  /** running → a final state, with what the turn produced; false when the turn was not running. */
+  finishTurn(id: number, state: FinalTurnState, end?: TurnEnd): Promise<boolean>;
+  /** queued → cancelled (dropped by /cancel) or interrupted (dropped by a shutdown). */
+  dropTurn(id: number, state: "cancelled" | "interrupted", error?: string): Promise<boolean>;
+  /**
+   * Start-up recovery: turns a crash left queued or running become interrupted. Returns every
+   * interrupted turn whose topic has not been told yet, oldest first.
+   */
+  recoverInterrupted(): Promise<TurnRecord[]>;
+  /** Records that the topic was told of an interrupted turn. */
+  markInterruptNotified(id: number): Promise<void>;
+  /** One turn by id. */
+  turn(id: number): Promise<TurnRecord | undefined>;
+  /** The turn that retried `id`, if any. */
+  retryOf(id: number): Promise<TurnRecord | undefined>;
+
+  /** Writes what is buffered and closes the database. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,85 @@
+import type { StopReason } from "@agentclientprotocol/sdk";
+import type { TopicKey } from "./topic-key.js";
+
+/** A file saved for the agent: absolute path, name shown, MIME type, size in bytes. */
+export type Attachment = { path: string; name: string; mimeType: string; size: number };
+
+/** The model value that means "leave the agent's default" (the `sessions.model` column default). */
+export const AUTO_MODEL = "auto";
+
+/** States of a turn in the journal; every change is a compare-and-set from an expected state. */
+export const TURN_STATES = ["queued", "running", "completed", "failed", "cancelled", "interrupted"] as const;
+/** One of {@link TURN_STATES}. */
+export type TurnState = (typeof TURN_STATES)[number];
+/** The states a turn ends in. */
+export type FinalTurnState = Exclude<TurnState, "queued" | "running">;
+
+/** Token and context usage, as far as the agent reports it (ACP usage_update, PromptResponse.usage). */
+export type TurnUsage = {
+  /** Context window tokens in use and its size (usage_update `used` / `size`). */
+  contextUsed?: number;
+  contextSize?: number;
+  cost?: { amount: number; currency: string };
+  /** Tokens of this turn (PromptResponse.usage, unstable in ACP v1). */
+  inputTokens?: number;
+  outputTokens?: number;
+  totalTokens?: number;
+};
+
+/**
+ * A topic key's stored session (the `sessions` table): its ACP session id (null until the first
+ * session/new), workspace, model choice and timestamps (ISO 8601, UTC).
+ */
+export type SessionRecord = TopicKey & {
+  sessionId: string | null;
+  workspacePath: string | null;
+  model: string;
+  lastActivityAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+};
+
+/** One journalled prompt (the `turns` table); timestamps ISO 8601 (UTC). */
+export type TurnRecord = TopicKey & {
+  id: number;
+  /** The Telegram Update that carried the prompt; null for a retry or a prompt from `npm run chat`. */
+  updateId: number | null;
+  prompt: string;
+  attachments: Attachment[] | null;
+  /** The interrupted turn this one retries. */
+  retryOf: number | null;
+  answer: string | null;
+  state: TurnState;
+  stopReason: string | null;
+  error: string | null;
+  interruptNotified: boolean;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+};
+
+/** A prompt to journal as queued. */
+export type NewTurn = {
+  key: TopicKey;
+  prompt: string;
+  updateId?: number;
+  attachments?: Attachment[];
+  retryOf?: number;
+};
+
+/** What a finished turn records. */
+export type TurnEnd = { answer?: string; stopReason?: string; error?: string };
+
+/** How a turn's session was set up (ACP "Session Setup"). */
+export type SessionSetup = "new" | "resumed" | "loaded";
+
+/** The outcome of a completed session/prompt. */
+export type TurnResult = {
+  sessionId: string;
+  setup: SessionSetup;
+  /** ACP stop reason: end_turn | max_tokens | max_turn_requests | refusal | cancelled. */
+  stopReason: StopReason;
+  /** All live agent_message_chunk text, concatenated. */
+  text: string;
+  usage?: TurnUsage;
+};

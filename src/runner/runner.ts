@@ -1,0 +1,217 @@
+import type { AcpClient } from "../acp/acp-client.js";
+import type { ModelCatalog } from "../acp/model-catalog.js";
+import type { PermissionMode } from "../domain/permission.js";
+import type { Store } from "../domain/store.js";
+import { type TopicKey, topicKeyId } from "../domain/topic-key.js";
+import { AUTO_MODEL, type NewTurn } from "../domain/turn.js";
+import type { QueuedTurn, TurnQueue } from "../domain/turn-queue.js";
+import type { Logger } from "../logger.js";
+import { ensureWorkspace, workspacePathFor } from "../workspace.js";
+import { createPermissionPolicy } from "./permission-policy.js";
+import { createTurnExecution, type RunningTurn } from "./turn-execution.js";
+import type { LastTurn, PromptJob, Runner, TurnView, TurnViews } from "./types.js";
+
+/** What the runner wires together; durations in ms. */
+export type RunnerDeps = {
+  store: Store;
+  queue: TurnQueue;
+  acpClient: AcpClient;
+  models: ModelCatalog;
+  /** Makes the view of each turn (the Telegram renderer in the bot, stdout in `npm run chat`). */
+  views: TurnViews;
+  workspaceBasePath: string;
+  /** Copied into each new workspace before session/new (WORKSPACE_TEMPLATE_DIR), when set. */
+  workspaceTemplateDir?: string | undefined;
+  permissionMode: PermissionMode;
+  /** A turn running longer is cancelled (session/cancel, then the process is ended). */
+  turnTimeoutMs: number;
+  logger: Logger;
+};
+
+/** The runner and what only the composition root calls. */
+export type RunnerHandle = Runner & {
+  /**
+   * Graceful shutdown: takes no new turns, lets running ones finish for up to `graceMs`, then
+   * cancels them and drops the queued ones, all journalled as interrupted (offered for retry on the
+   * next start). Resolves when every turn is over.
+   */
+  shutdown(graceMs: number): Promise<void>;
+  /** Resolves once every queued and running turn is over. */
+  idle(): Promise<void>;
+};
+
+type Pending = { view: TurnView; settle: () => void };
+
+/**
+ * The bot's core: journals prompts in the store, queues them per topic key in the turn queue (one
+ * turn at a time per key, never two agent processes on one session), runs each through the ACP
+ * client with the key's session, workspace and model, applies the permission policy, and keeps what
+ * /status and /cancel need. Telegram talks only to the {@link Runner} interface it returns.
+ */
+export function createRunner(deps: RunnerDeps): RunnerHandle {
+  const { store, queue, logger } = deps;
+  const pending = new Map<number, Pending>();
+  const running = new Map<string, RunningTurn>();
+  const last = new Map<string, LastTurn>();
+  let draining = false;
+  /** Prompts between submit() and the queue (journalling): idle() waits for them too. */
+  let submitting = 0;
+  const execute = createTurnExecution({
+    store,
+    acpClient: deps.acpClient,
+    models: deps.models,
+    policy: createPermissionPolicy({ mode: deps.permissionMode, store, logger }),
+    workspaceBasePath: deps.workspaceBasePath,
+    workspaceTemplateDir: deps.workspaceTemplateDir,
+    turnTimeoutMs: deps.turnTimeoutMs,
+    logger,
+  });
+  const viewOf = (turn: QueuedTurn): Pending =>
+    pending.get(turn.turnId) ?? { view: deps.views(turn.key), settle: () => {} };
+  const finishPending = (turnId: number) => {
+    const entry = pending.get(turnId);
+    pending.delete(turnId);
+    entry?.settle();
+  };
+
+  queue.start(
+    async (turn) => {
+      const id = topicKeyId(turn.key);
+      try {
+        const summary = await execute(turn, viewOf(turn).view, (now) => {
+          if (now) running.set(id, now);
+          else running.delete(id);
+        });
+        if (summary) last.set(id, summary);
+      } finally {
+        finishPending(turn.turnId);
+      }
+    },
+    {
+      onWait: (turn, { running: busy, ahead }) =>
+        void viewOf(turn).view.notice(`⏳ ${busy} turns are running; yours is queued with ${ahead} ahead.`),
+    },
+  );
+
+  /** Drops turns taken out of the queue, journalling them as `as`; interrupted ones are told. */
+  async function drop(turns: QueuedTurn[], as: "cancelled" | "interrupted"): Promise<void> {
+    for (const turn of turns) {
+      await store.dropTurn(turn.turnId, as);
+      if (as === "interrupted") await viewOf(turn).view.finish({ kind: "interrupted" });
+      finishPending(turn.turnId);
+    }
+  }
+
+  async function submit(job: PromptJob & { retryOf?: number }): Promise<void> {
+    const turn: NewTurn = {
+      key: job.key,
+      prompt: promptText(job),
+      ...(job.updateId !== undefined ? { updateId: job.updateId } : {}),
+      ...(job.attachments ? { attachments: job.attachments } : {}),
+      ...(job.retryOf !== undefined ? { retryOf: job.retryOf } : {}),
+    };
+    submitting += 1;
+    let turnId: number | undefined;
+    try {
+      turnId = await store.enqueueTurn(turn);
+    } finally {
+      submitting -= 1;
+    }
+    if (turnId === undefined) {
+      logger.info({ update_id: job.updateId }, "prompt of an Update already journalled; not queued again");
+      return;
+    }
+    const view = deps.views(job.key);
+    if (draining) {
+      await store.dropTurn(turnId, "interrupted");
+      await view.finish({ kind: "interrupted" });
+      return;
+    }
+    const queued = { turnId, key: job.key };
+    const done = new Promise<void>((settle) => pending.set(queued.turnId, { view, settle }));
+    await queue.enqueue(queued);
+    return done;
+  }
+
+  const workspaceFor = async (key: TopicKey): Promise<string> =>
+    ensureWorkspace(
+      (await store.session(key))?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, key),
+      deps.workspaceTemplateDir,
+    );
+
+  return {
+    submit: (job) => submit(job),
+
+    async cancel(key) {
+      const dropped = await queue.removeQueued(key);
+      await drop(dropped, "cancelled");
+      const current = running.get(topicKeyId(key));
+      current?.abort("user");
+      return { cancelledRunning: current !== undefined, dropped: dropped.length };
+    },
+
+    async retry(turnId, userId) {
+      const turn = await store.turn(turnId);
+      if (turn?.state !== "interrupted") return "This turn cannot be retried.";
+      if (turn.userId !== userId) return "Only the user whose prompt this was can retry it.";
+      if (await store.retryOf(turnId)) return "This turn was already retried.";
+      const key = { chatId: turn.chatId, threadId: turn.threadId, userId: turn.userId };
+      void submit({
+        key,
+        prompt: [{ type: "text", text: turn.prompt }],
+        ...(turn.attachments ? { attachments: turn.attachments } : {}),
+        retryOf: turnId,
+      }).catch((err: unknown) => logger.error({ err, turnId }, "could not queue the retry"));
+      return undefined;
+    },
+
+    resetSession: (key) => store.clearSession(key),
+    model: (key) => store.model(key),
+    setModel: (key, model) => store.setModel(key, model),
+    availableModels: () => deps.models.get(),
+    listSessions: (chatId, userId) => store.listSessions(chatId, userId),
+    workspaceFor,
+
+    async status(key) {
+      const row = await store.session(key);
+      const current = running.get(topicKeyId(key));
+      return {
+        sessionId: row?.sessionId ?? null,
+        model: row?.model ?? AUTO_MODEL,
+        workspacePath: row?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, key),
+        runningForMs: current ? Date.now() - current.startedAt : undefined,
+        queued: await queue.queued(key),
+        last: last.get(topicKeyId(key)),
+      };
+    },
+
+    async shutdown(graceMs) {
+      draining = true;
+      const finished = queue.idle();
+      let timer: NodeJS.Timeout | undefined;
+      const inTime = await Promise.race([
+        finished.then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!inTime) {
+        logger.warn({ graceMs }, "turns still running after the shutdown grace period; interrupting them");
+        await drop(await queue.removeQueued(), "interrupted");
+        for (const turn of running.values()) turn.abort("shutdown");
+      }
+      await queue.idle();
+    },
+
+    async idle() {
+      while (submitting > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await queue.idle();
+    },
+  };
+}
+
+/** The text of a prompt's text blocks, for the journal. */
+function promptText(job: PromptJob): string {
+  return job.prompt.map((block) => (block.type === "text" ? block.text : "")).join("\n");
+}

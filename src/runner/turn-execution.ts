@@ -1,0 +1,180 @@
+import type { ContentBlock } from "@agentclientprotocol/sdk";
+import type { AcpClient } from "../acp/acp-client.js";
+import { AgentTurnError, TurnCancelledError } from "../acp/errors.js";
+import type { ModelCatalog } from "../acp/model-catalog.js";
+import { formatDuration } from "../domain/duration.js";
+import type { Store } from "../domain/store.js";
+import { AUTO_MODEL, type FinalTurnState, type TurnResult } from "../domain/turn.js";
+import type { QueuedTurn } from "../domain/turn-queue.js";
+import type { Logger } from "../logger.js";
+import { ensureWorkspace, workspacePathFor } from "../workspace.js";
+import type { PermissionPolicy } from "./permission-policy.js";
+import type { LastTurn, TurnOutcome, TurnView } from "./types.js";
+
+/** Why a running turn was aborted: /cancel, TURN_TIMEOUT_MS, or a shutdown. */
+export type AbortReason = "user" | "timeout" | "shutdown";
+
+/** A running turn, as /status and /cancel see it. */
+export type RunningTurn = { turnId: number; startedAt: number; abort: (reason: AbortReason) => void };
+
+/** What a turn's execution needs; durations in ms. */
+export type TurnExecutionDeps = {
+  store: Store;
+  acpClient: AcpClient;
+  models: ModelCatalog;
+  policy: PermissionPolicy;
+  workspaceBasePath: string;
+  /** Copied into each new workspace before session/new (WORKSPACE_TEMPLATE_DIR), when set. */
+  workspaceTemplateDir: string | undefined;
+  /** A turn running longer is cancelled (session/cancel, then the process is ended). */
+  turnTimeoutMs: number;
+  logger: Logger;
+};
+
+/**
+ * Runs one queued turn to its end: claims it in the journal (queued → running; a turn dropped
+ * meanwhile is skipped), prepares the key's workspace, runs the ACP turn with the key's session and
+ * model, stores the session id, journals how it ended, and hands the outcome to the view. `track`
+ * is told of the running turn (for /status and /cancel) and of its end. Never throws.
+ *
+ * @returns the turn's summary for /status, or undefined when it did not run.
+ */
+export function createTurnExecution(deps: TurnExecutionDeps) {
+  const { store, acpClient, logger } = deps;
+
+  return async function execute(
+    queued: QueuedTurn,
+    view: TurnView,
+    track: (running: RunningTurn | undefined) => void,
+  ): Promise<LastTurn | undefined> {
+    const { key, turnId } = queued;
+    const log = logger.child({ topic: key, turnId });
+    const startedAt = Date.now();
+    const abort = new AbortController();
+    let abortReason: AbortReason | undefined;
+    track({
+      turnId,
+      startedAt,
+      abort: (reason) => {
+        abortReason ??= reason;
+        abort.abort(reason);
+      },
+    });
+    const timer = setTimeout(() => {
+      abortReason ??= "timeout";
+      abort.abort("timeout");
+    }, deps.turnTimeoutMs);
+    let outcome: TurnOutcome | undefined;
+    let last: LastTurn | undefined;
+    let delivered: Promise<void> | undefined;
+    try {
+      if (!(await store.claimTurn(turnId))) return undefined;
+      const turn = await store.turn(turnId);
+      if (!turn) return undefined;
+      const row = await store.session(key);
+      // A stored workspace stays the session's cwd: agents scope sessions by directory.
+      const cwd = await ensureWorkspace(
+        row?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, key),
+        deps.workspaceTemplateDir,
+      );
+      view.start({ workspacePath: cwd });
+      const prompt: ContentBlock[] = [{ type: "text", text: turn.prompt }];
+      const result = await acpClient.runTurn(
+        {
+          cwd,
+          sessionId: row?.sessionId ?? undefined,
+          prompt,
+          ...(turn.attachments ? { attachments: turn.attachments } : {}),
+          model: row?.model ?? AUTO_MODEL,
+          signal: abort.signal,
+        },
+        {
+          onUpdate: (update) => view.update(update),
+          onNotice: (line) => void view.notice(line),
+          onSessionId: (sessionId) => {
+            store.saveSession(key, sessionId, cwd).catch((err: unknown) => {
+              log.error({ err }, "could not store the new session id");
+            });
+          },
+          onModels: (offer) => deps.models.remember(offer),
+          onPermission: (request, signal) => deps.policy(key, view, request, signal),
+          // The answer goes out while the agent process is still being ended.
+          onResult: (done) => {
+            delivered = view.finish(outcomeOf(done, abortReason, deps.turnTimeoutMs));
+          },
+        },
+      );
+      await store.saveSession(key, result.sessionId, cwd);
+      outcome = outcomeOf(result, abortReason, deps.turnTimeoutMs);
+      await store.finishTurn(turnId, journalState(outcome), {
+        answer: result.text,
+        stopReason: result.stopReason,
+        ...(outcome.kind === "failed" ? { error: outcome.reason } : {}),
+      });
+      last = {
+        stopReason: result.stopReason,
+        durationMs: Date.now() - startedAt,
+        finishedAt: new Date(),
+        ...(result.usage ? { usage: result.usage } : {}),
+      };
+      log.info(
+        {
+          sessionId: result.sessionId,
+          setup: result.setup,
+          stopReason: result.stopReason,
+          ms: last.durationMs,
+        },
+        "turn completed",
+      );
+    } catch (err) {
+      if (err instanceof TurnCancelledError || abortReason !== undefined) {
+        outcome = abortedOutcome(abortReason ?? "user", deps.turnTimeoutMs);
+        log.info(
+          { reason: abortReason, err: err instanceof TurnCancelledError ? undefined : err },
+          "turn aborted",
+        );
+      } else {
+        const reason =
+          err instanceof AgentTurnError ? err.message : "an internal error occurred (see the bot's log)";
+        outcome = { kind: "failed", reason };
+        log.error({ err }, "turn failed");
+      }
+      await store
+        .finishTurn(turnId, journalState(outcome), outcome.kind === "failed" ? { error: outcome.reason } : {})
+        .catch((journalErr: unknown) => log.error({ err: journalErr }, "could not journal the turn's end"));
+      last = {
+        stopReason: outcome.kind === "failed" ? "failed" : outcome.kind,
+        durationMs: Date.now() - startedAt,
+        finishedAt: new Date(),
+      };
+    } finally {
+      clearTimeout(timer);
+      track(undefined);
+    }
+    if (outcome) await (delivered ?? view.finish(outcome));
+    return last;
+  };
+}
+
+function journalState(outcome: TurnOutcome): FinalTurnState {
+  return outcome.kind === "answered" ? "completed" : outcome.kind;
+}
+
+/** The outcome of a finished prompt, given why (if at all) the turn was aborted. */
+function outcomeOf(result: TurnResult, reason: AbortReason | undefined, timeoutMs: number): TurnOutcome {
+  if (result.stopReason === "cancelled" && reason !== undefined && reason !== "user") {
+    return abortedOutcome(reason, timeoutMs);
+  }
+  return { kind: "answered", result };
+}
+
+/** The outcome of a turn aborted for `reason`. */
+export function abortedOutcome(reason: AbortReason, timeoutMs: number): TurnOutcome {
+  if (reason === "timeout") {
+    return {
+      kind: "failed",
+      reason: `the turn took longer than ${formatDuration(timeoutMs)} and was cancelled`,
+    };
+  }
+  return reason === "shutdown" ? { kind: "interrupted" } : { kind: "cancelled" };
+}

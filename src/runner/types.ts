@@ -1,0 +1,115 @@
+import type {
+  ContentBlock,
+  RequestPermissionRequest,
+  RequestPermissionResponse,
+  SessionUpdate,
+} from "@agentclientprotocol/sdk";
+import type { AgentModels } from "../domain/agent-models.js";
+import type { TopicKey } from "../domain/topic-key.js";
+import type { Attachment, SessionRecord, TurnResult, TurnUsage } from "../domain/turn.js";
+
+/** How a turn ended, for the view. */
+export type TurnOutcome =
+  | { kind: "answered"; result: TurnResult }
+  | { kind: "cancelled" }
+  | { kind: "interrupted" }
+  | { kind: "failed"; reason: string };
+
+/**
+ * How one turn shows in its topic. Implemented by the Telegram layer and made per turn by the
+ * {@link TurnViews} factory the composition root hands the runner, so the runner never imports it.
+ * `start` is called when the turn's agent starts; `finish` last. Methods must not throw: the view
+ * logs its own delivery errors.
+ */
+export type TurnView = {
+  /** The turn is running in `workspacePath` (show typing; files the agent links resolve there). */
+  start(info: { workspacePath: string }): void;
+  /** A live ACP session/update of this turn (text, tool calls, plan...). */
+  update(update: SessionUpdate): void;
+  /** A one-line notice (context not restored, tool refused, queued behind other turns...). */
+  notice(line: string): Promise<void>;
+  /**
+   * Asks the user to answer a session/request_permission (ACP "Requesting Permission"); resolves
+   * with the chosen option, or `cancelled` on timeout or when `signal` aborts.
+   */
+  askPermission(request: RequestPermissionRequest, signal: AbortSignal): Promise<RequestPermissionResponse>;
+  /** The turn is over; deliver the rest of the answer. */
+  finish(outcome: TurnOutcome): Promise<void>;
+};
+
+/** Makes the view of one turn of `key` (in its chat and forum topic, owned by its user). */
+export type TurnViews = (key: TopicKey) => TurnView;
+
+/** One prompt for the agent of a topic key, with the files that go with it. */
+export type PromptJob = {
+  key: TopicKey;
+  prompt: ContentBlock[];
+  attachments?: Attachment[];
+  /** The Update that carried the prompt (journalled; a second prompt of the same Update is dropped). */
+  updateId?: number;
+};
+
+/** The last finished turn of a key, for /status. */
+export type LastTurn = {
+  stopReason: string;
+  durationMs: number;
+  finishedAt: Date;
+  usage?: TurnUsage;
+};
+
+/** A key's state, for /status. */
+export type TopicStatus = {
+  sessionId: string | null;
+  model: string;
+  workspacePath: string;
+  /** Running time of the current turn, ms; undefined when idle. */
+  runningForMs: number | undefined;
+  queued: number;
+  last: LastTurn | undefined;
+};
+
+/** What /cancel did: whether a running turn was told to stop, and how many queued prompts were dropped. */
+export type CancelResult = { cancelledRunning: boolean; dropped: number };
+
+/**
+ * What the Telegram layer may ask of the bot's core: submit prompts, act on a topic's running turn,
+ * and read or change a topic's session settings. It never reaches the database or the agent itself.
+ */
+export type Runner = {
+  /**
+   * Journals the prompt and queues it behind the key's running and queued turns. Resolves when this
+   * turn is over (answered, cancelled, dropped or failed; failures are reported to the topic and
+   * logged).
+   */
+  submit(job: PromptJob): Promise<void>;
+  /** /cancel: cancels the key's running turn (session/cancel) and drops its queued prompts. */
+  cancel(key: TopicKey): Promise<CancelResult>;
+  /**
+   * Runs an interrupted turn's prompt again (the Retry button), as a new turn of the same key, by
+   * `userId`. Returns why it cannot be retried, or undefined when it was queued.
+   */
+  retry(turnId: number, userId: number): Promise<string | undefined>;
+  /** /new: the key's next prompt starts a new ACP session (workspace and model stay). */
+  resetSession(key: TopicKey): Promise<void>;
+  /** The key's model choice ("auto" = the agent's default). */
+  model(key: TopicKey): Promise<string>;
+  /** Stores the key's model choice, applied after every session set-up from the next turn on. */
+  setModel(key: TopicKey, model: string): Promise<void>;
+  /**
+   * The models the agent offers (the latest offer seen, or one learned by starting the agent once);
+   * undefined when it offers no choice.
+   *
+   * @throws UserFacingError when the agent cannot be started to ask.
+   */
+  availableModels(): Promise<AgentModels | undefined>;
+  /** One user's sessions in one chat, across topics, most recently updated first. */
+  listSessions(chatId: number, userId: number): Promise<SessionRecord[]>;
+  /** What /status shows for the key. */
+  status(key: TopicKey): Promise<TopicStatus>;
+  /**
+   * The key's workspace (the stored one, or a new one under WORKSPACE_BASE_PATH), created if needed.
+   *
+   * @throws the fs error when it cannot be created.
+   */
+  workspaceFor(key: TopicKey): Promise<string>;
+};

@@ -1,0 +1,82 @@
+import type { PlanEntry, SessionUpdate, ToolCallStatus } from "@agentclientprotocol/sdk";
+import { splitText } from "./split-text.js";
+
+/** First line of the progress message (tool calls, plan, thoughts). */
+export const PROGRESS_HEADER = "⚙️ Progress";
+const TOOL_LINES_SHOWN = 15;
+/** Longest tail of the agent's thoughts shown, characters. */
+const THOUGHT_TAIL_CHARS = 300;
+const STATUS_ICON: Record<ToolCallStatus, string> = {
+  pending: "⏳",
+  in_progress: "🔄",
+  completed: "✅",
+  failed: "❌",
+};
+const PLAN_ICON: Record<PlanEntry["status"], string> = { pending: "☐", in_progress: "◐", completed: "☑" };
+
+/** The session/update kinds shown in the progress message. */
+export type ProgressUpdate = Extract<
+  SessionUpdate,
+  { sessionUpdate: "tool_call" | "tool_call_update" | "plan" | "agent_thought_chunk" }
+>;
+
+/**
+ * The progress message of one turn: the agent's tool calls with their status (ACP tool_call /
+ * tool_call_update, merged by toolCallId), its plan (ACP "Agent Plan", replaced whole) and, when
+ * `showThoughts`, the tail of its thoughts. Plain text, at most 4000 characters, the latest 15 tool
+ * calls.
+ */
+export function createProgressMessage(showThoughts: boolean) {
+  const tools = new Map<string, { title: string; status: ToolCallStatus }>();
+  let plan: PlanEntry[] = [];
+  let thought = "";
+  /** When the first progress update arrived (Date.now()). */
+  let since: number | undefined;
+  return {
+    /** Takes one progress update into the message. */
+    apply(update: ProgressUpdate): void {
+      since ??= Date.now();
+      switch (update.sessionUpdate) {
+        case "agent_thought_chunk":
+          if (showThoughts && update.content.type === "text") thought += update.content.text;
+          return;
+        case "tool_call":
+          tools.set(update.toolCallId, { title: update.title, status: update.status ?? "pending" });
+          return;
+        case "tool_call_update": {
+          const known = tools.get(update.toolCallId);
+          tools.set(update.toolCallId, {
+            title: update.title ?? known?.title ?? update.kind ?? "tool call",
+            status: update.status ?? known?.status ?? "pending",
+          });
+          return;
+        }
+        case "plan":
+          plan = update.entries;
+          return;
+      }
+    },
+    /** When the first progress update arrived, or undefined before any. */
+    since: () => since,
+    /** The message text, or "" while there is nothing to show. */
+    text(): string {
+      const thoughts = showThoughts && thought.trim() !== "";
+      if (tools.size === 0 && plan.length === 0 && !thoughts) return "";
+      const lines = [PROGRESS_HEADER];
+      const entries = [...tools.values()];
+      if (entries.length > TOOL_LINES_SHOWN)
+        lines.push(`… ${entries.length - TOOL_LINES_SHOWN} earlier tool calls`);
+      for (const tool of entries.slice(-TOOL_LINES_SHOWN))
+        lines.push(`${STATUS_ICON[tool.status]} ${tool.title}`);
+      if (plan.length > 0) {
+        lines.push("📋 Plan");
+        for (const entry of plan) lines.push(`${PLAN_ICON[entry.status]} ${entry.content}`);
+      }
+      if (thoughts) lines.push(`💭 ${thought.trim().slice(-THOUGHT_TAIL_CHARS)}`);
+      return splitText(lines.join("\n"), 4000)[0] ?? "";
+    },
+  };
+}
+
+/** The progress message of a turn; see {@link createProgressMessage}. */
+export type ProgressMessage = ReturnType<typeof createProgressMessage>;

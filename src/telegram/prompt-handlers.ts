@@ -1,0 +1,131 @@
+import type { ContentBlock } from "@agentclientprotocol/sdk";
+import type { Context, Telegraf } from "telegraf";
+import { message } from "telegraf/filters";
+import { type MessageTopic, topicOf } from "../domain/topic-key.js";
+import type { Attachment } from "../domain/turn.js";
+import type { Logger } from "../logger.js";
+import type { Runner } from "../runner/types.js";
+import { downloadToWorkspace, FileTooLargeError, type IncomingFile } from "./attachments.js";
+import type { PromptIntake } from "./prompt-intake.js";
+import type { Router } from "./router.js";
+import { updateLogger } from "./update-logger.js";
+
+/** Longest prompt passed to the agent, in characters. */
+export const MAX_PROMPT_CHARS = 100_000;
+
+/** Message kinds a user sends on purpose that the bot cannot pass to the agent. */
+const UNSUPPORTED_CONTENT = [
+  "sticker",
+  "voice",
+  "audio",
+  "video",
+  "video_note",
+  "animation",
+  "poll",
+  "location",
+  "contact",
+] as const;
+
+/**
+ * Registers what turns messages into prompts: text (commands first, then long pasted parts joined
+ * by the intake), photos (the largest size) and documents (downloaded into the topic's workspace),
+ * each with its caption; other content gets one line saying it was not sent. Prompts go to the
+ * runner, never awaited, so the Update is handled in milliseconds. A prompt over
+ * {@link MAX_PROMPT_CHARS} is refused in one line.
+ */
+export function registerPromptHandlers(
+  bot: Telegraf,
+  deps: { runner: Runner; router: Router; intake: PromptIntake; logger: Logger },
+): void {
+  const { runner, router } = deps;
+
+  const startTurn = (
+    ctx: Context,
+    topic: MessageTopic,
+    prompt: ContentBlock[],
+    attachments?: Attachment[],
+  ) => {
+    const length = prompt.reduce((n, block) => n + (block.type === "text" ? block.text.length : 0), 0);
+    if (length > MAX_PROMPT_CHARS) {
+      void ctx
+        .reply(
+          `This prompt has ${length.toLocaleString("en")} characters; the limit is ${MAX_PROMPT_CHARS.toLocaleString("en")}. Send it as a document instead.`,
+        )
+        .catch((err: unknown) =>
+          updateLogger(ctx, deps.logger).error({ err }, "could not refuse an oversized prompt"),
+        );
+      return;
+    }
+    void runner
+      .submit({
+        key: topic.key,
+        prompt,
+        ...(attachments ? { attachments } : {}),
+        updateId: ctx.update.update_id,
+      })
+      .catch((err: unknown) => updateLogger(ctx, deps.logger).error({ err }, "could not queue the prompt"));
+  };
+
+  bot.on(message("text"), (ctx) => {
+    const command = router.handleCommand(ctx);
+    if (command) return command;
+    const topic = topicOf(ctx.message);
+    if (!topic || ctx.message.text.trim() === "") return;
+    deps.intake.add(topic.key, ctx.message.text, (text) => startTurn(ctx, topic, [{ type: "text", text }]));
+  });
+
+  const withFile = async (ctx: Context, file: IncomingFile, caption: string | undefined) => {
+    const topic = ctx.message ? topicOf(ctx.message) : undefined;
+    if (!topic) return;
+    try {
+      const workspace = await runner.workspaceFor(topic.key);
+      const attachment = await downloadToWorkspace(ctx.telegram, file, workspace);
+      const text = caption?.trim() || `I sent you ${attachment.name}.`;
+      startTurn(ctx, topic, [{ type: "text", text }], [attachment]);
+    } catch (err) {
+      if (err instanceof FileTooLargeError) {
+        await ctx.reply(`📎 ${err.message}`);
+        return;
+      }
+      updateLogger(ctx, deps.logger).error({ err }, "could not fetch the file the user sent");
+      await ctx.reply("⚠️ Could not fetch that file from Telegram; it was not sent to the agent.");
+    }
+  };
+
+  bot.on(message("photo"), (ctx) => {
+    // Telegram sends several sizes; the last is the largest.
+    const largest = ctx.message.photo.at(-1);
+    if (!largest) return;
+    const name = `photo-${largest.file_unique_id}.jpg`;
+    void withFile(
+      ctx,
+      { fileId: largest.file_id, name, mimeType: "image/jpeg", size: largest.file_size },
+      ctx.message.caption,
+    );
+  });
+
+  bot.on(message("document"), (ctx) => {
+    const doc = ctx.message.document;
+    void withFile(
+      ctx,
+      {
+        fileId: doc.file_id,
+        name: doc.file_name ?? `document-${doc.file_unique_id}`,
+        mimeType: doc.mime_type ?? "application/octet-stream",
+        size: doc.file_size,
+      },
+      ctx.message.caption,
+    );
+  });
+}
+
+/** Registers the answer to content the agent cannot take (stickers, voice, polls...); last handler. */
+export function registerUnsupportedContent(bot: Telegraf): void {
+  bot.on("message", async (ctx) => {
+    const kind = UNSUPPORTED_CONTENT.find((k) => k in ctx.message);
+    if (!kind) return; // service messages (topic created, member joined...) need no answer
+    await ctx.reply(
+      `Only text, photos and documents reach the agent; this ${kind.replace("_", " ")} was not sent to it.`,
+    );
+  });
+}

@@ -1,0 +1,415 @@
+/**
+ * A small deterministic ACP agent for tests, built with @agentclientprotocol/sdk's agent app.
+ * It really persists its sessions on disk (`<state-dir>/sessions/<id>.json`), so session/load in a
+ * new process restores the history, and replays that history as session/update on load (ACP
+ * "Loading Sessions"). It appends one JSON line per event to `<state-dir>/events.jsonl`.
+ * It runs either as a subprocess (test-agent.ts, over its stdio) or in the test's own process
+ * (in-process-agent.ts, over a pair of streams); the host says which.
+ *
+ * Answers (by prompt text):
+ * - "Remember this number: N ..."      -> "Got it, I memorized N."
+ * - "What number did I ask you to remember?" -> the last N of this session's history, or "none"
+ * - "sleep <ms>"                        -> waits, then answers "slept <ms>"
+ * - "permission"                        -> asks session/request_permission, answers with the outcome
+ * - "which model"                       -> "model: <the session's current model>"
+ * - "stream <chars> <chunks/s>"         -> <chars> of Markdown (paragraphs, code blocks) in chunks of
+ *                                          20 characters at that rate (for streaming tests and benchmarks)
+ * - "markdown"                          -> a short answer with bold, inline code and a code block
+ * - "file <name>"                       -> writes <name> in its cwd and links it (resource_link)
+ * - "outside"                           -> links a file outside its cwd
+ * - "image"                             -> answers with an image content block (a 1x1 PNG)
+ * Non-text prompt blocks are echoed as [file: name uri] / [image: mimeType].
+ * - "long <n>"                          -> n characters of text, in chunks
+ * - "crash"                             -> exits with code 3 in the middle of the turn
+ * - "slow <ms> <tag>"                   -> waits, then answers "done <tag>"
+ * - "rpc-error"                         -> answers session/prompt with a JSON-RPC internal error
+ * - anything else                       -> "echo: <text>"
+ *
+ * Flags: --state-dir DIR (required), --no-load, --resume, --replay-after-response, --hang-on-load,
+ * --junk (writes non-JSON lines on stdout), --ignore-cancel (keeps working after session/cancel),
+ * --image (accepts image prompt blocks), --exit-on-load, --fail-load, --fork-child (leaves a child that
+ * ignores stdin closing; subprocess only), --no-noise (skips the extension notification, unknown
+ * update kind, thought and tool call of every turn), --models legacy|config (offers models "fast"
+ * (default) and "smart" through the legacy `models` block + session/set_model, or a model config
+ * option + session/set_config_option; like some real agents, a loaded session starts on the default
+ * model again), --init-delay MS (answers initialize that much later).
+ */
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import * as acp from "@agentclientprotocol/sdk";
+import { streamText } from "./stream-text.js";
+
+/** Where the agent runs: the process (test-agent.ts) or the test's own process (in-process-agent.ts). */
+export type AgentHost = {
+  args: readonly string[];
+  /** The ACP stream to serve (the process's stdio, or an in-process pair). */
+  stream: acp.Stream;
+  /** The process id recorded in events; a string for an in-process agent (it has no process). */
+  pid: number | string;
+  /** The working directory the agent was started in. */
+  cwd: string;
+  /** Whether the agent's environment has a variable. */
+  hasEnv(name: string): boolean;
+  /** Writes raw bytes on the agent's stdout (junk between the JSON-RPC lines). */
+  writeRaw(text: string): void;
+  /** Writes on the agent's stderr. */
+  writeStderr(text: string): void;
+  /** Ends the agent with an exit code; never returns (throws in-process, to unwind the handler). */
+  exit(code: number): never;
+  /** Whether the agent still runs (false once it exited). */
+  alive(): boolean;
+  /** Spawns a child that ignores stdin closing; returns its pid (subprocess only). */
+  forkChild(): number | undefined;
+};
+
+type Entry = { role: "user" | "agent"; text: string };
+type StoredSession = { cwd: string; history: Entry[] };
+
+const PNG_1X1 =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+const MODELS = [
+  { id: "fast", name: "Fast" },
+  { id: "smart", name: "Smart" },
+];
+
+function answerFor(text: string, history: Entry[]): string {
+  const remember = /remember this number:?\s*(\d+)/i.exec(text);
+  if (remember) return `Got it, I memorized ${remember[1]}.`;
+  if (/what number did i ask you to remember/i.test(text)) {
+    for (const entry of [...history].reverse()) {
+      const earlier = entry.role === "user" ? /remember this number:?\s*(\d+)/i.exec(entry.text) : null;
+      if (earlier) return `You asked me to remember ${earlier[1]}.`;
+    }
+    return "You have not asked me to remember any number in this conversation.";
+  }
+  const long = /^long (\d+)$/.exec(text.trim());
+  if (long) return "x".repeat(Number(long[1]));
+  return `echo: ${text}`;
+}
+
+function chunks(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out.length > 0 ? out : [""];
+}
+
+/**
+ * Serves the test agent on `host.stream` until the stream closes (stdin closing), then exits with
+ * code 0 through the host, as real agents do.
+ */
+export async function runTestAgent(host: AgentHost): Promise<void> {
+  const { args } = host;
+  const flag = (name: string) => args.includes(name);
+  const optionValue = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  const stateDir = optionValue("--state-dir");
+  if (!stateDir) throw new Error("test-agent: --state-dir is required");
+  const sessionsDir = path.join(stateDir, "sessions");
+  fs.mkdirSync(sessionsDir, { recursive: true });
+
+  const logEvent = (event: Record<string, unknown>) =>
+    fs.appendFileSync(
+      path.join(stateDir, "events.jsonl"),
+      `${JSON.stringify({ ...event, pid: host.pid, at: Date.now() })}\n`,
+    );
+  const sessionFile = (id: string) => {
+    if (!/^[\w-]+$/.test(id)) throw acp.RequestError.invalidParams({ sessionId: id });
+    return path.join(sessionsDir, `${id}.json`);
+  };
+  const readSession = (id: string): StoredSession | undefined => {
+    try {
+      return JSON.parse(fs.readFileSync(sessionFile(id), "utf8")) as StoredSession;
+    } catch {
+      return undefined;
+    }
+  };
+  const writeSession = (id: string, session: StoredSession) =>
+    fs.writeFileSync(sessionFile(id), JSON.stringify(session));
+
+  logEvent({
+    event: "start",
+    cwd: host.cwd,
+    args,
+    envHasBotToken: host.hasEnv("TELEGRAM_BOT_TOKEN"),
+    envHasWebhookSecret: host.hasEnv("TELEGRAM_WEBHOOK_SECRET"),
+  });
+  if (flag("--fork-child")) logEvent({ event: "forked", childPid: host.forkChild() });
+
+  const cancelled = new Set<string>();
+  const modelsFlag = optionValue("--models");
+  const initDelayMs = Number(optionValue("--init-delay") ?? 0);
+  /** The current model of each session in this process (a new process starts on the default). */
+  const currentModel = new Map<string, string>();
+
+  const modelOffer = (sessionId: string): Record<string, unknown> => {
+    const current = currentModel.get(sessionId) ?? "fast";
+    if (modelsFlag === "legacy") {
+      return {
+        models: {
+          currentModelId: current,
+          availableModels: MODELS.map((m) => ({ modelId: m.id, name: m.name })),
+        },
+      };
+    }
+    if (modelsFlag === "config") {
+      return {
+        configOptions: [
+          {
+            id: "model",
+            name: "Model",
+            category: "model",
+            type: "select",
+            currentValue: current,
+            options: MODELS.map((m) => ({ value: m.id, name: m.name })),
+          },
+        ],
+      };
+    }
+    return {};
+  };
+
+  const replay = async (client: acp.AgentContext, sessionId: string, history: Entry[]) => {
+    for (const entry of history) {
+      await client.notify(acp.methods.client.session.update, {
+        sessionId,
+        update: {
+          sessionUpdate: entry.role === "user" ? "user_message_chunk" : "agent_message_chunk",
+          content: { type: "text", text: entry.text },
+        },
+      });
+    }
+  };
+
+  const waitOrCancel = async (sessionId: string, ms: number) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until && !cancelled.has(sessionId) && host.alive()) await sleep(10);
+  };
+
+  const app = acp
+    .agent({ name: "tg-acp-test-agent" })
+    .onRequest(acp.methods.agent.initialize, async () => {
+      if (initDelayMs > 0) await sleep(initDelayMs);
+      return {
+        protocolVersion: acp.PROTOCOL_VERSION,
+        agentCapabilities: {
+          loadSession: !flag("--no-load"),
+          promptCapabilities: { image: flag("--image"), audio: false, embeddedContext: false },
+          sessionCapabilities: {
+            ...(flag("--resume") ? { resume: {} } : {}),
+            close: {},
+          },
+        },
+        authMethods: [],
+        agentInfo: { name: "tg-acp-test-agent", version: "1.0.0" },
+      };
+    })
+    .onRequest(acp.methods.agent.session.new, ({ params }) => {
+      const sessionId = randomUUID();
+      writeSession(sessionId, { cwd: params.cwd, history: [] });
+      logEvent({
+        event: "session/new",
+        sessionId,
+        cwd: params.cwd,
+        files: fs.readdirSync(params.cwd).sort(),
+      });
+      return { sessionId, ...modelOffer(sessionId) };
+    })
+    .onRequest(acp.methods.agent.session.load, async ({ params, client }) => {
+      logEvent({ event: "session/load", sessionId: params.sessionId, cwd: params.cwd });
+      if (flag("--exit-on-load")) host.exit(0);
+      if (flag("--hang-on-load")) await new Promise(() => {});
+      const stored = readSession(params.sessionId);
+      if (!stored || flag("--fail-load")) throw acp.RequestError.resourceNotFound(params.sessionId);
+      if (stored.cwd !== params.cwd)
+        throw acp.RequestError.invalidParams({ cwd: "differs from the session's" });
+      if (flag("--replay-after-response")) {
+        setTimeout(() => void replay(client, params.sessionId, stored.history).catch(() => {}), 50);
+      } else {
+        await replay(client, params.sessionId, stored.history);
+      }
+      return modelOffer(params.sessionId);
+    })
+    .onRequest(acp.methods.agent.session.resume, ({ params }) => {
+      logEvent({ event: "session/resume", sessionId: params.sessionId, cwd: params.cwd });
+      if (!readSession(params.sessionId)) throw acp.RequestError.resourceNotFound(params.sessionId);
+      return modelOffer(params.sessionId);
+    })
+    .onRequest(acp.methods.agent.session.close, ({ params }) => {
+      logEvent({ event: "session/close", sessionId: params.sessionId });
+      return {};
+    })
+    .onNotification(acp.methods.agent.session.cancel, ({ params }) => {
+      logEvent({ event: "session/cancel", sessionId: params.sessionId });
+      if (!flag("--ignore-cancel")) cancelled.add(params.sessionId);
+    })
+    .onRequest(acp.methods.agent.session.prompt, async ({ params, client }) => {
+      const { sessionId } = params;
+      const stored = readSession(sessionId);
+      if (!stored) throw acp.RequestError.resourceNotFound(sessionId);
+      const text = params.prompt
+        .map((block) => (block.type === "text" ? block.text : ""))
+        .join("")
+        .trim();
+      const attached = params.prompt.flatMap((block) => {
+        if (block.type === "resource_link") return [`[file: ${block.name} ${block.uri}]`];
+        if (block.type === "image") return [`[image: ${block.mimeType}]`];
+        return block.type === "text" ? [] : [`[${block.type}]`];
+      });
+      logEvent({ event: "prompt-start", sessionId, text, attached });
+      if (flag("--junk")) host.writeRaw("this is not JSON-RPC\n{broken json\n");
+      const update = (u: acp.SessionUpdate) =>
+        client.notify(acp.methods.client.session.update, { sessionId, update: u });
+
+      if (!flag("--no-noise")) {
+        // Noise real agents send: an extension notification, an update kind the SDK does not know,
+        // a thought and a tool call. None of it may break the client or reach the answer.
+        await client.notify("_kiro.dev/metadata", { sessionId, contextUsagePercentage: 1 });
+        await client.notify("session/update", {
+          sessionId,
+          update: { sessionUpdate: "mystery_update", x: 1 },
+        });
+        await update({
+          sessionUpdate: "agent_thought_chunk",
+          content: { type: "text", text: "thinking..." },
+        });
+        await update({
+          sessionUpdate: "tool_call",
+          toolCallId: "t1",
+          title: "Read notes",
+          kind: "read",
+          status: "pending",
+        });
+        await update({ sessionUpdate: "tool_call_update", toolCallId: "t1", status: "completed" });
+      }
+
+      let answer: string;
+      let chunkSize = 400;
+      let chunkDelayMs = 0;
+      const sleepMatch = /^sleep (\d+)$/.exec(text);
+      const slowMatch = /^slow (\d+) (\S+)$/.exec(text);
+      const streamMatch = /^stream (\d+) (\d+)$/.exec(text);
+      const fileMatch = /^file ([\w.-]+)$/.exec(text);
+      if (sleepMatch) {
+        await waitOrCancel(sessionId, Number(sleepMatch[1]));
+        answer = `slept ${sleepMatch[1]}`;
+      } else if (slowMatch) {
+        await sleep(Number(slowMatch[1]));
+        answer = `done ${slowMatch[2]}`;
+      } else if (text === "rpc-error") {
+        host.writeStderr("backend error: connection refused by model-api\n");
+        throw acp.RequestError.internalError({ details: "the model backend is down" });
+      } else if (text === "crash") {
+        logEvent({ event: "crash", sessionId });
+        host.exit(3);
+      } else if (text === "permission") {
+        const response = await client.request(acp.methods.client.session.requestPermission, {
+          sessionId,
+          toolCall: {
+            toolCallId: "t2",
+            title: "Run shell command",
+            kind: "execute",
+            status: "pending",
+            rawInput: { command: "rm -rf build" },
+          },
+          options: [
+            { optionId: "allow", name: "Allow once", kind: "allow_once" },
+            { optionId: "always", name: "Allow always", kind: "allow_always" },
+            { optionId: "reject", name: "Reject", kind: "reject_once" },
+          ],
+        });
+        if (response.outcome.outcome === "cancelled") {
+          // session/cancel, when there is one, was sent first; let its handler run before checking.
+          await sleep(50);
+          answer = "permission cancelled";
+        } else {
+          answer = `permission outcome: ${response.outcome.optionId}`;
+        }
+      } else if (text === "which model") {
+        answer = `model: ${currentModel.get(sessionId) ?? "fast"}`;
+      } else if (streamMatch) {
+        answer = streamText(Number(streamMatch[1]));
+        chunkSize = 20;
+        chunkDelayMs = 1000 / Number(streamMatch[2]);
+      } else if (text === "markdown") {
+        answer = "**Bold** and `a<b`\n\n```ts\nconst a = 1 < 2;\n```";
+      } else if (fileMatch) {
+        const name = fileMatch[1] as string;
+        fs.writeFileSync(path.join(stored.cwd, name), `hello from ${name}\n`);
+        await update({
+          sessionUpdate: "agent_message_chunk",
+          content: { type: "resource_link", uri: `file://${path.join(stored.cwd, name)}`, name },
+        });
+        answer = `here is ${name}`;
+      } else if (text === "outside") {
+        await update({
+          sessionUpdate: "agent_message_chunk",
+          content: { type: "resource_link", uri: "file:///etc/hostname", name: "hostname" },
+        });
+        answer = "here is a file outside";
+      } else if (text === "image") {
+        await update({
+          sessionUpdate: "agent_message_chunk",
+          content: { type: "image", mimeType: "image/png", data: PNG_1X1 },
+        });
+        answer = "here is an image";
+      } else {
+        answer = answerFor(text, stored.history);
+        if (attached.length > 0) answer += ` ${attached.join(" ")}`;
+      }
+
+      if (cancelled.delete(sessionId)) {
+        logEvent({ event: "prompt-end", sessionId, stopReason: "cancelled" });
+        return { stopReason: "cancelled" };
+      }
+      const messageId = randomUUID();
+      logEvent({ event: "first-chunk", sessionId });
+      for (const part of chunks(answer, chunkSize)) {
+        if (!host.alive()) break;
+        await update({
+          sessionUpdate: "agent_message_chunk",
+          messageId,
+          content: { type: "text", text: part },
+        });
+        if (chunkDelayMs > 0) await sleep(chunkDelayMs);
+      }
+      await update({ sessionUpdate: "usage_update", used: 1234 + stored.history.length, size: 200_000 });
+      stored.history.push({ role: "user", text }, { role: "agent", text: answer });
+      writeSession(sessionId, stored);
+      logEvent({ event: "prompt-end", sessionId, stopReason: "end_turn" });
+      return { stopReason: "end_turn" };
+    });
+
+  const switchModel = (sessionId: string, model: string, via: string) => {
+    if (!MODELS.some((m) => m.id === model))
+      throw acp.RequestError.invalidParams({ model: `unknown model ${model}` });
+    currentModel.set(sessionId, model);
+    logEvent({ event: via, sessionId, model });
+  };
+  if (modelsFlag === "legacy") {
+    app.onRequest(
+      "session/set_model",
+      (params) => params as { sessionId: string; modelId: string },
+      ({ params }) => {
+        switchModel(params.sessionId, params.modelId, "session/set_model");
+        return {};
+      },
+    );
+  }
+  if (modelsFlag === "config") {
+    app.onRequest(acp.methods.agent.session.setConfigOption, ({ params }) => {
+      if (params.configId !== "model" || typeof params.value !== "string") {
+        throw acp.RequestError.invalidParams({ configId: params.configId });
+      }
+      switchModel(params.sessionId, params.value, "session/set_config_option");
+      return modelOffer(params.sessionId) as acp.SetSessionConfigOptionResponse;
+    });
+  }
+
+  const connection = app.connect(host.stream);
+  // Like real agents: stdin closing ends the process.
+  await connection.closed;
+  if (!host.alive()) return;
+  logEvent({ event: "exit" });
+  host.exit(0);
+}
