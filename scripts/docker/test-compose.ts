@@ -11,11 +11,17 @@ type Service = Record<string, unknown> & {
  * the prebuilt `image` instead of `build`, host networking instead of `ports` (docker-compose 1.29
  * rejects the two together, and an override file cannot remove a key), and the app on
  * 127.0.0.1:`port` so that it reaches, and is reached from, servers of the test on the host's
- * loopback. `readOnlyData` mounts the data volume read-only.
+ * loopback. `readOnlyData` mounts the data volume read-only; `dataVolumeOptions` become the volume's
+ * driver_opts (e.g. a tmpfs of a few KB: a full volume).
  */
 export function testComposeFile(
   realYaml: string,
-  options: { image: string; port: number; readOnlyData?: boolean },
+  options: {
+    image: string;
+    port: number;
+    readOnlyData?: boolean;
+    dataVolumeOptions?: Record<string, string>;
+  },
 ): { yaml: string; service: string; volume: string } {
   const compose = parse(realYaml) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
   const names = Object.keys(compose.services ?? {});
@@ -35,8 +41,11 @@ export function testComposeFile(
     environment: { ...environment, HOST: "127.0.0.1", PORT: String(options.port) },
     volumes: [`${volume}:${target}${options.readOnlyData ? ":ro" : ""}`],
   };
+  const volumes = options.dataVolumeOptions
+    ? { ...compose.volumes, [volume]: { driver_opts: options.dataVolumeOptions } }
+    : compose.volumes;
   return {
-    yaml: stringify({ ...compose, services: { [name]: derived } }),
+    yaml: stringify({ ...compose, services: { [name]: derived }, volumes }),
     service: name,
     volume,
   };

@@ -19,12 +19,14 @@ export function composeProject(options: {
   port: number;
   env: Record<string, string>;
   readOnlyData?: boolean;
+  dataVolumeOptions?: Record<string, string>;
 }) {
   fs.mkdirSync(options.dir, { recursive: true });
   const derived = testComposeFile(fs.readFileSync(path.join(ROOT, "docker-compose.yml"), "utf8"), {
     image: options.image,
     port: options.port,
     readOnlyData: options.readOnlyData ?? false,
+    ...(options.dataVolumeOptions ? { dataVolumeOptions: options.dataVolumeOptions } : {}),
   });
   const file = path.join(options.dir, "docker-compose.yml");
   fs.writeFileSync(file, derived.yaml);

@@ -35,4 +35,11 @@ describe("testComposeFile", () => {
     )[0];
     expect(service?.volumes).toEqual([`${derived.volume}:/data:ro`]);
   });
+
+  it("gives the data volume driver options when asked (a tiny tmpfs: a full volume)", () => {
+    const options = { type: "tmpfs", device: "tmpfs", o: "size=48k" };
+    const derived = testComposeFile(real, { image: "x", port: 1, dataVolumeOptions: options });
+    const compose = parse(derived.yaml) as { volumes: Record<string, unknown> };
+    expect(compose.volumes).toEqual({ [derived.volume]: { driver_opts: options } });
+  });
 });
