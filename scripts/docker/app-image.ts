@@ -14,7 +14,8 @@ export type AppImage = {
 
 /**
  * Builds the repository's real Dockerfile (BuildKit) on `baseImage` (the NODE_IMAGE build argument)
- * with `agentInstall` as AGENT_INSTALL, tagged `tag`.
+ * with `agentInstall` as AGENT_INSTALL, tagged `tag`. The image the tag named before is removed when
+ * the build replaced it (so that repeated runs do not pile up untagged images).
  */
 export async function buildAppImage(options: {
   root: string;
@@ -22,6 +23,11 @@ export async function buildAppImage(options: {
   agentInstall: string;
   tag: string;
 }): Promise<AppImage> {
+  const imageId = async () =>
+    (
+      await run([DOCKER, "image", "inspect", "--format", "{{.Id}}", options.tag], { allowFailure: true })
+    ).stdout.trim();
+  const previous = await imageId();
   const build = await run(
     [
       DOCKER,
@@ -41,6 +47,9 @@ export async function buildAppImage(options: {
   const log = build.stderr + build.stdout;
   const steps = new Set([...log.matchAll(/^#(\d+) \[[^\]]*\d+\/\d+\]/gm)].map((m) => m[1]));
   const cached = new Set([...log.matchAll(/^#(\d+) CACHED$/gm)].map((m) => m[1]));
+  if (previous && previous !== (await imageId())) {
+    await run([DOCKER, "image", "rm", previous], { allowFailure: true });
+  }
   const size = await output([DOCKER, "image", "inspect", "--format", "{{.Size}}", options.tag]);
   return {
     tag: options.tag,
