@@ -6,15 +6,23 @@
 # and ACP_AGENT_COMMAND in .env names its command. Set AGENT_INSTALL="" for an image without an agent.
 ARG NODE_IMAGE=node:22-bookworm-slim
 
+# --- manifest: package.json with only what npm ci reads, so that a change to its scripts or
+# description keeps the cached npm ci (minutes, better-sqlite3 compiles from source) ---
+FROM ${NODE_IMAGE} AS manifest
+WORKDIR /manifest
+COPY package.json ./
+RUN node -e 'const p = require("./package.json"); const keys = ["name", "version", "type", "engines", "dependencies", "devDependencies", "optionalDependencies", "peerDependencies", "overrides"]; require("fs").writeFileSync("deps.json", JSON.stringify(Object.fromEntries(keys.filter((k) => k in p).map((k) => [k, p[k]])), null, 2));'
+
 # --- build: compile TypeScript, build better-sqlite3 from source, keep production dependencies only ---
 FROM ${NODE_IMAGE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY --from=manifest /manifest/deps.json ./package.json
+COPY package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY package.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # The addon is all better-sqlite3 needs at run time: its SQLite sources and object files (~25 MB) go.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund \
