@@ -43,8 +43,11 @@ export default async function setup(project: TestProject) {
   };
 
   try {
+    const aptStarted = performance.now();
     const installed = await ensureDebianPackages(log);
-    if (installed.length > 0) figure("apt-get install", installed.join(" "));
+    if (installed.length > 0) {
+      figure("apt-get install", seconds(performance.now() - aptStarted), installed.join(" "));
+    }
     try {
       engine = await ensureEngine(stateDir);
     } catch (err) {
