@@ -1,5 +1,6 @@
 import fs from "node:fs";
-import { createAcpClient } from "./acp/acp-client.js";
+import path from "node:path";
+import { type AcpClient, createAcpClient } from "./acp/acp-client.js";
 import { resolveAgentExecutable } from "./acp/agent-command.js";
 import type { AgentProcess } from "./acp/agent-process.js";
 import { createModelCatalog } from "./acp/model-catalog.js";
@@ -52,6 +53,7 @@ export function createApp(config: Config, deps: AppDeps) {
   let source: ReturnType<typeof createUpdateSource> | undefined;
   let server: Listening | undefined;
   let stopExpiry = () => {};
+  let agents: AcpClient | undefined;
   let accepting = false;
 
   return {
@@ -88,10 +90,21 @@ export function createApp(config: Config, deps: AppDeps) {
         timeoutMs: config.permissions.timeoutMs,
         logger,
       });
+      const neutralCwd = path.join(config.workspaceBasePath, ".spares");
+      fs.mkdirSync(neutralCwd, { recursive: true, mode: 0o700 });
       const acpClient = createAcpClient({
         ...agentClientOptions(config, deps.env, logger),
         ...(deps.launchAgent ? { launch: deps.launchAgent } : {}),
+        pool: {
+          spares: config.agent.warmSpares,
+          spareMaxAgeMs: config.agent.spareMaxAgeMs,
+          neutralCwd,
+          keepAliveMs: config.agent.keepAliveMs,
+          maxProcesses: config.turns.maxConcurrent,
+          retryDelayMs: config.agent.spareRetryMs,
+        },
       });
+      agents = acpClient;
       runner = createRunner({
         store: opened,
         queue: createLocalTurnQueue({ concurrency: config.turns.maxConcurrent, logger }),
@@ -177,6 +190,9 @@ export function createApp(config: Config, deps: AppDeps) {
       await source?.stop();
       source = undefined;
       bot?.flushInput();
+      // Spares and kept-alive processes first: they serve no turn.
+      await agents?.close();
+      agents = undefined;
       await runner?.shutdown(config.turns.shutdownGraceMs);
       await server?.close();
       server = undefined;

@@ -54,9 +54,14 @@ const envSchema = z.object({
   ACP_REQUEST_TIMEOUT_MS: positiveMs(60_000),
   ACP_REPLAY_QUIET_MS: z.coerce.number().int().min(0).default(400),
   AGENT_STOP_GRACE_MS: positiveMs(5_000),
+  AGENT_WARM_SPARES: z.coerce.number().int().min(0).max(16).default(1),
+  AGENT_SPARE_MAX_AGE_MS: positiveMs(30 * 60_000),
+  AGENT_SPARE_RETRY_MS: positiveMs(5_000),
+  AGENT_KEEP_ALIVE_MS: z.coerce.number().int().min(0).default(0),
   PERMISSION_MODE: z.enum(["ask", "allow", "deny"]).default("ask"),
   PERMISSION_TIMEOUT_MS: positiveMs(600_000),
   STREAM_EDIT_INTERVAL_MS: positiveMs(1_500),
+  STREAM_FIRST_SEND_MS: z.coerce.number().int().min(0).max(10_000).default(800),
   GROUP_CHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(20),
   PRIVATE_CHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(60),
   SHOW_THOUGHTS: z.stringbool({ error: "must be true or false" }).default(false),
@@ -108,6 +113,14 @@ export type Config = {
     replayQuietMs: number;
     /** How long the agent gets after stdin closes, and again after SIGTERM, before the next step, ms. */
     stopGraceMs: number;
+    /** Agent processes kept spawned and past initialize, bound to no session (0 = none). */
+    warmSpares: number;
+    /** A spare older than this is replaced, ms. */
+    spareMaxAgeMs: number;
+    /** After a spare failed or died, the next one starts no sooner than this, ms. */
+    spareRetryMs: number;
+    /** A topic's process stays alive this long after its turn for the next prompt (0 = never), ms. */
+    keepAliveMs: number;
   };
   permissions: {
     /** ask: inline buttons in the topic; allow / deny: answer every request so, for unattended use. */
@@ -118,6 +131,8 @@ export type Config = {
   streaming: {
     /** Least time between two edits (or drafts) of one message, ms. */
     editIntervalMs: number;
+    /** How long the first message of an answer waits for more text (or the turn's end), ms. */
+    firstSendMs: number;
     /** Messages and edits per minute per group (all its topics share it) and per private chat. */
     groupPerMinute: number;
     privatePerMinute: number;
@@ -213,10 +228,15 @@ export function createConfig(env: Record<string, string | undefined>, cwd: strin
       requestTimeoutMs: e.ACP_REQUEST_TIMEOUT_MS,
       replayQuietMs: e.ACP_REPLAY_QUIET_MS,
       stopGraceMs: e.AGENT_STOP_GRACE_MS,
+      warmSpares: e.AGENT_WARM_SPARES,
+      spareMaxAgeMs: e.AGENT_SPARE_MAX_AGE_MS,
+      spareRetryMs: e.AGENT_SPARE_RETRY_MS,
+      keepAliveMs: e.AGENT_KEEP_ALIVE_MS,
     },
     permissions: { mode: e.PERMISSION_MODE, timeoutMs: e.PERMISSION_TIMEOUT_MS },
     streaming: {
       editIntervalMs: e.STREAM_EDIT_INTERVAL_MS,
+      firstSendMs: e.STREAM_FIRST_SEND_MS,
       groupPerMinute: e.GROUP_CHAT_MESSAGES_PER_MINUTE,
       privatePerMinute: e.PRIVATE_CHAT_MESSAGES_PER_MINUTE,
       showThoughts: e.SHOW_THOUGHTS,

@@ -31,7 +31,8 @@ function client(flags: string[] = [], overrides: { requestTimeoutMs?: number; su
     argv: testAgentArgv(stateDir, flags),
     env: { ...process.env, TELEGRAM_BOT_TOKEN: undefined },
     requestTimeoutMs: overrides.requestTimeoutMs ?? 10_000,
-    replayQuietMs: 100,
+    // A subprocess replays after the response later on a loaded machine: a wider quiet period.
+    replayQuietMs: overrides.subprocess ? 500 : 100,
     stopGraceMs: 1_000,
     logger,
     ...(launcher ? { launch: launcher } : {}),

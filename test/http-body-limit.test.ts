@@ -1,14 +1,13 @@
 import net, { type AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import pino from "pino";
-import type { Update } from "telegraf/types";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createHttpApp, MAX_WEBHOOK_BODY_BYTES } from "../src/http/server.js";
+import { createHttpApp, type IncomingUpdate, MAX_WEBHOOK_BODY_BYTES } from "../src/http/server.js";
 
 const SECRET = "the-secret_1";
 let server: ServerType;
 let url: string;
-let dispatched: Update[];
+let dispatched: IncomingUpdate[];
 
 // Over a real socket (app.request sends no Content-Length), as Telegram calls the webhook.
 beforeEach(async () => {

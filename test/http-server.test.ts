@@ -1,12 +1,11 @@
 import pino from "pino";
-import type { Update } from "telegraf/types";
 import { describe, expect, it } from "vitest";
-import { createHttpApp } from "../src/http/server.js";
+import { createHttpApp, type IncomingUpdate } from "../src/http/server.js";
 
 const SECRET = "the-secret_1";
 
-function setup(dispatch: (update: Update) => Promise<void> = async () => {}) {
-  const dispatched: Update[] = [];
+function setup(dispatch: (update: IncomingUpdate) => Promise<void> = async () => {}) {
+  const dispatched: IncomingUpdate[] = [];
   const app = createHttpApp({
     webhookPath: "/telegram/webhook",
     webhookSecret: SECRET,

@@ -124,3 +124,121 @@ describe("outbox", () => {
     void sends[3];
   });
 });
+
+describe("outbox priorities", () => {
+  const slow = () => new Promise((resolve) => setTimeout(resolve, 30));
+
+  it("sends command replies and messages before intermediate edits, and final texts before waiting edits", async () => {
+    const outbox = createOutbox({ groupPerMinute: 600, privatePerMinute: 600, minIntervalMs: 10, logger });
+    const order: string[] = [];
+    const call = (name: string) => async () => {
+      order.push(name);
+      await slow();
+      return name;
+    };
+    const first = outbox.send(-1, call("busy"), { label: "t", priority: "message" });
+    const edit = outbox.send(-1, call("edit"), { label: "t", priority: "edit", key: "m:1", topic: 1 });
+    const message = outbox.send(-1, call("message"), { label: "t", priority: "message" });
+    const command = outbox.send(-1, call("command"), { label: "t", priority: "command" });
+    await Promise.all([first, edit, message, command]);
+    expect(order).toEqual(["busy", "command", "message", "edit"]);
+  });
+
+  it("replaces a waiting edit of the same message by the newer one, never sending the stale one", async () => {
+    const outbox = createOutbox({ groupPerMinute: 600, privatePerMinute: 600, minIntervalMs: 10, logger });
+    const sent: string[] = [];
+    const blocker = outbox.send(-1, async () => slow(), "busy");
+    const edits = ["v1", "v2", "v3"].map((text) =>
+      outbox.send(
+        -1,
+        async () => {
+          sent.push(text);
+          return text;
+        },
+        { label: "t", priority: "edit", key: "m:7", topic: 1 },
+      ),
+    );
+    // v1 was admitted at once; v2 waited and was replaced by v3.
+    expect(await Promise.all([blocker, ...edits])).toEqual([undefined, "v1", "v3", "v3"]);
+    expect(sent).toEqual(["v1", "v3"]);
+  });
+
+  it("lets a final text take a waiting edit's place, and promotes a waiting edit when its stream ends", async () => {
+    const outbox = createOutbox({ groupPerMinute: 600, privatePerMinute: 600, minIntervalMs: 10, logger });
+    const sent: string[] = [];
+    const record = (text: string) => async () => {
+      sent.push(text);
+      await slow();
+      return text;
+    };
+    const inFlight = outbox.send(-1, record("a-edit-1"), {
+      label: "t",
+      priority: "edit",
+      key: "m:1",
+      topic: 1,
+    });
+    const waiting = outbox.send(-1, record("a-edit-2"), {
+      label: "t",
+      priority: "edit",
+      key: "m:1",
+      topic: 1,
+    });
+    const final = outbox.send(-1, record("a-final"), {
+      label: "t",
+      priority: "message",
+      key: "m:1",
+      topic: 1,
+    });
+    const other = outbox.send(-1, record("b-edit"), { label: "t", priority: "edit", key: "m:2", topic: 2 });
+    const promoted = outbox.send(-1, record("c-edit"), {
+      label: "t",
+      priority: "edit",
+      key: "m:3",
+      topic: 3,
+    });
+    outbox.promote(-1, "m:3");
+    expect(await Promise.all([inFlight, waiting, final, other, promoted])).toEqual([
+      "a-edit-1",
+      "a-final",
+      "a-final",
+      "b-edit",
+      "c-edit",
+    ]);
+    expect(sent).toEqual(["a-edit-1", "a-final", "c-edit", "b-edit"]);
+  });
+
+  it("lets the topics of a group take turns for intermediate edits", async () => {
+    const outbox = createOutbox({ groupPerMinute: 600, privatePerMinute: 600, minIntervalMs: 5, logger });
+    const sent: string[] = [];
+    const edit = (topic: number, n: number) =>
+      outbox.send(
+        -1,
+        async () => {
+          sent.push(`${topic}.${n}`);
+        },
+        { label: "t", priority: "edit", key: `m:${topic}-${n}`, topic },
+      );
+    await Promise.all([edit(1, 1), edit(1, 2), edit(1, 3), edit(2, 1), edit(2, 2), edit(3, 1)]);
+    // Topic 1 came first with three edits; the others are not left behind it.
+    expect(sent.slice(0, 3).sort()).toEqual(["1.1", "2.1", "3.1"]);
+    expect(sent).toHaveLength(6);
+  });
+
+  it("keeps part of a chat's budget free of intermediate edits for urgent calls", async () => {
+    const outbox = createOutbox({ groupPerMinute: 20, privatePerMinute: 20, minIntervalMs: 0, logger });
+    const order: string[] = [];
+    for (let n = 0; n < 30; n++) {
+      void outbox.send(-1, async () => void order.push(`edit ${n}`), {
+        label: "t",
+        priority: "edit",
+        key: `m:${n}`,
+        topic: n % 3,
+      });
+    }
+    while (order.length < 17) await new Promise((resolve) => setTimeout(resolve, 5));
+    await outbox.send(-1, async () => void order.push("command"), { label: "t", priority: "command" });
+    // 17 of the 20 calls a minute may be edits: the 18th waits for the window, the command does not.
+    expect(order.filter((name) => name.startsWith("edit"))).toHaveLength(17);
+    expect(order.at(-1)).toBe("command");
+  });
+});

@@ -166,10 +166,12 @@ describe("timeouts", () => {
     const bot = await h.start({
       agent: "subprocess",
       agentFlags: ["--ignore-cancel", "--fork-child"],
-      env: { TURN_TIMEOUT_MS: "400", AGENT_STOP_GRACE_MS: "300" },
+      // Long enough for the agent (and its child) to be up on a loaded machine before it fires.
+      env: { TURN_TIMEOUT_MS: "3000", AGENT_STOP_GRACE_MS: "300" },
     });
     await bot.postUpdate(topicTextUpdate("sleep 60000", { threadId: T }));
-    await h.waitForText(T, /took longer than 400 ms and was cancelled/);
+    await h.api.until(() => h.agentEvents().some((e) => e.event === "prompt-start"));
+    await h.waitForText(T, /took longer than 3 s and was cancelled/);
     await bot.app.idle();
     const forked = h.agentEvents().find((e) => e.event === "forked")?.childPid as number;
     for (const pid of [...agentPids(), forked]) expect(isAlive(pid)).toBe(false);

@@ -57,7 +57,10 @@ function fakeTelegram(fail?: (call: Call) => { error_code: number; description: 
   return { telegram: telegram as unknown as Telegram, calls };
 }
 
-const passthrough = { send: (_chatId: number, call: () => Promise<unknown>) => call() } as unknown as Outbox;
+const passthrough = {
+  send: (_chatId: number, call: () => Promise<unknown>) => call(),
+  promote: () => {},
+} as unknown as Outbox;
 const chunk = (text: string): SessionUpdate => ({
   sessionUpdate: "agent_message_chunk",
   content: { type: "text", text },
@@ -69,7 +72,12 @@ const answered = {
 
 function renderer(
   telegram: Telegram,
-  options: { privateChat?: boolean; drafts?: DraftSupport; showThoughts?: boolean } = {},
+  options: {
+    privateChat?: boolean;
+    drafts?: DraftSupport;
+    showThoughts?: boolean;
+    firstSendMs?: number;
+  } = {},
 ) {
   const view: TurnView = createStreamRenderer({
     telegram,
@@ -78,6 +86,7 @@ function renderer(
     privateChat: options.privateChat ?? false,
     drafts: options.drafts ?? { available: true },
     editIntervalMs: 1500,
+    firstSendMs: options.firstSendMs ?? 0,
     pageLimit: 3900,
     showThoughts: options.showThoughts ?? false,
     prompts: {} as PermissionPrompts,
@@ -249,5 +258,53 @@ describe("stream renderer in a private chat", () => {
     expect(calls.filter((c) => c.method === "sendMessageDraft")).toHaveLength(1);
     expect(calls.filter((c) => c.method === "editMessageText").length).toBeGreaterThan(0);
     expect(calls.filter((c) => c.method === "sendMessage")).toHaveLength(1);
+  });
+});
+
+describe("the first message of an answer", () => {
+  it("holds a short answer until the turn ends, then sends it complete in one call (no edit)", async () => {
+    const { telegram, calls } = fakeTelegram();
+    const view = renderer(telegram, { firstSendMs: 800 });
+    view.update(chunk("The answer "));
+    await vi.advanceTimersByTimeAsync(300);
+    view.update(chunk("is 42."));
+    await vi.advanceTimersByTimeAsync(300);
+    expect(calls.filter((c) => c.method === "sendMessage")).toEqual([]);
+    const finished = view.finish(answered);
+    await vi.runAllTimersAsync();
+    await finished;
+    const sends = calls.filter((c) => c.method === "sendMessage");
+    expect(sends.map((c) => [c.at, c.text])).toEqual([[600, "The answer is 42."]]);
+    expect(calls.filter((c) => c.method === "editMessageText")).toEqual([]);
+  });
+
+  it("skips the draft in a private chat when the answer is complete within the window", async () => {
+    const { telegram, calls } = fakeTelegram();
+    const view = renderer(telegram, { privateChat: true, firstSendMs: 800 });
+    view.update(chunk("Short."));
+    await vi.advanceTimersByTimeAsync(100);
+    const finished = view.finish(answered);
+    await vi.runAllTimersAsync();
+    await finished;
+    expect(calls.map((c) => c.method)).toEqual(["sendMessage"]);
+  });
+
+  it("shows a slow answer after the window, and a long one at once", async () => {
+    const slow = fakeTelegram();
+    const view = renderer(slow.telegram, { firstSendMs: 800 });
+    view.update(chunk("Thinking about it"));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(slow.calls.filter((c) => c.method === "sendMessage").map((c) => c.at)).toEqual([800]);
+    void view.finish(answered);
+    await vi.runAllTimersAsync();
+
+    const fast = fakeTelegram();
+    const long = renderer(fast.telegram, { firstSendMs: 800 });
+    const startedAt = Date.now();
+    long.update(chunk("x".repeat(400)));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(fast.calls.filter((c) => c.method === "sendMessage").map((c) => c.at)).toEqual([startedAt]);
+    void long.finish(answered);
+    await vi.runAllTimersAsync();
   });
 });

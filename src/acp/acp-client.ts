@@ -1,20 +1,14 @@
 import * as acp from "@agentclientprotocol/sdk";
 import type { SessionSetup, TurnResult } from "../domain/turn.js";
 import type { Logger } from "../logger.js";
+import { type AgentPool, type AgentPoolOptions, createAgentPool } from "./agent-pool.js";
 import { type AgentProcess, spawnAgent } from "./agent-process.js";
-import { connectAgent } from "./connection.js";
-import { withDeadline } from "./deadline.js";
-import { AgentTurnError, guard, isTimeout, oneLine, TurnCancelledError } from "./errors.js";
+import { createAgentStarter } from "./agent-start.js";
+import { rejectAfterAbort, withDeadline } from "./deadline.js";
+import { guard, isTimeout, oneLine, TurnCancelledError } from "./errors.js";
 import { applyModel, modelsOf } from "./models.js";
 import { promptBlocks, promptUsage } from "./prompt-content.js";
-import {
-  closeSession,
-  createSession,
-  restoreSession,
-  type SetupTiming,
-  type StartedAgent,
-  setupRequest,
-} from "./session-setup.js";
+import { createSession, restoreSession, type SetupTiming, type StartedAgent } from "./session-setup.js";
 import type { AgentDescription, TurnCallbacks, TurnRequest } from "./turn-types.js";
 
 /** Options of {@link createAcpClient}; durations in ms. */
@@ -30,12 +24,19 @@ export type AcpClientOptions = {
   clientInfo?: { name: string; version: string };
   /** Starts the agent with `cwd` as its working directory; {@link spawnAgent} of `argv` by default. */
   launch?: (cwd: string) => AgentProcess;
+  /** Warm spares and keep-alive (see createAgentPool); without it every turn spawns its own process. */
+  pool?: Pick<
+    AgentPoolOptions,
+    "spares" | "spareMaxAgeMs" | "neutralCwd" | "keepAliveMs" | "maxProcesses" | "retryDelayMs"
+  >;
 };
 
 /**
- * The ACP client side of the bot: runs each turn in its own agent subprocess (ACP over stdio,
- * JSON-RPC 2.0): initialize → session/resume | session/load | session/new → model → session/prompt,
- * then ends the process gently. Follows ACP v1 "Initialization", "Session Setup" and "Prompt Turn".
+ * The ACP client side of the bot: runs each turn in an agent subprocess (ACP over stdio, JSON-RPC
+ * 2.0): initialize → session/resume | session/load | session/new → model → session/prompt, then ends
+ * the process gently. The process comes from the agent pool (a warm spare past initialize, or the
+ * topic's kept-alive process with its session still open) when one is configured. Follows ACP v1
+ * "Initialization", "Session Setup" and "Prompt Turn".
  */
 export type AcpClient = ReturnType<typeof createAcpClient>;
 
@@ -51,49 +52,60 @@ export function createAcpClient(options: AcpClientOptions) {
   const launch =
     options.launch ?? ((cwd: string) => spawnAgent({ argv: options.argv, cwd, env: options.env, logger }));
 
-  /** Starts the agent, connects and initializes it (ACP "Initialization"). */
-  async function start(cwd: string, callbacks: TurnCallbacks, cancel: AbortSignal): Promise<StartedAgent> {
-    const proc = launch(cwd);
-    const session = connectAgent(proc, callbacks, cancel, logger);
-    const request: acp.InitializeRequest = {
-      protocolVersion: acp.PROTOCOL_VERSION,
-      clientCapabilities: { fs: { readTextFile: false, writeTextFile: false }, terminal: false },
-      clientInfo,
-    };
+  const { start, end } = createAgentStarter({
+    launch,
+    timing,
+    clientInfo,
+    stopGraceMs: options.stopGraceMs,
+    logger,
+  });
+
+  const pool: AgentPool = createAgentPool({
+    spares: 0,
+    spareMaxAgeMs: Number.POSITIVE_INFINITY,
+    neutralCwd: ".",
+    keepAliveMs: 0,
+    maxProcesses: Number.POSITIVE_INFINITY,
+    ...options.pool,
+    start,
+    end,
+    logger,
+  });
+
+  /** An agent from the pool for `cwd`, or TurnCancelledError as soon as `cancel` aborts. */
+  async function take(cwd: string, cancel: AbortSignal): Promise<StartedAgent> {
+    const taking = pool.take(cwd);
+    const cancelled = new Promise<never>((_, reject) => {
+      const onAbort = () => reject(new TurnCancelledError("the turn was cancelled"));
+      if (cancel.aborted) onAbort();
+      else cancel.addEventListener("abort", onAbort, { once: true });
+      void taking.finally(() => cancel.removeEventListener("abort", onAbort)).catch(() => {});
+    });
+    cancelled.catch(() => {});
     try {
-      const init = await setupRequest(proc, "initialize", timing, cancel, (o) =>
-        session.agent.request(acp.methods.agent.initialize, request, o),
-      );
-      return { proc, session, init, capabilities: init.agentCapabilities ?? {} };
+      return await Promise.race([taking, cancelled]);
     } catch (err) {
-      await end({ proc, session });
+      // Cancelled while the agent started: hand it back (it ends) once it is up.
+      if (err instanceof TurnCancelledError)
+        void taking.then((started) => pool.done(started)).catch(() => {});
       throw err;
     }
   }
 
-  async function end(started: Pick<StartedAgent, "proc" | "session">): Promise<void> {
-    started.session.close();
-    await started.proc.stop(options.stopGraceMs);
-  }
-
-  /** Ends the session (session/close when offered) and the process. */
-  async function finish(started: StartedAgent): Promise<void> {
-    await closeSession(started, timing, logger);
-    await end(started);
-  }
-
-  /** The session for the turn: restored, or new (telling the user when the old one was lost). */
+  /**
+   * The session for the turn: restored, or new (telling the user when the old one was lost). An
+   * agent that hung or died on load is replaced: `holder.started` is always the turn's agent.
+   */
   async function setUp(
     request: TurnRequest,
     callbacks: TurnCallbacks,
     cancel: AbortSignal,
-    first: StartedAgent,
+    holder: { started: StartedAgent },
   ) {
-    let started = first;
     if (request.sessionId !== undefined) {
       try {
-        const restored = await restoreSession(started, request.sessionId, request.cwd, timing, cancel);
-        return { started, sessionId: request.sessionId, ...restored };
+        const restored = await restoreSession(holder.started, request.sessionId, request.cwd, timing, cancel);
+        return { sessionId: request.sessionId, ...restored };
       } catch (err) {
         if (err instanceof TurnCancelledError) throw err;
         logger.warn({ err, sessionId: request.sessionId }, "could not restore session; starting a new one");
@@ -101,26 +113,23 @@ export function createAcpClient(options: AcpClientOptions) {
           `⚠️ The earlier context of this topic could not be restored (${oneLine(err)}); starting a new session.`,
         );
         // An agent that hung or died on load is not trusted with the new session.
-        if (!started.session.isOpen() || isTimeout(err)) {
-          void end(started);
-          started = await start(request.cwd, callbacks, cancel);
+        if (!holder.started.session.isOpen() || isTimeout(err)) {
+          void pool.done(holder.started);
+          holder.started = await take(request.cwd, cancel);
+          holder.started.session.bind(callbacks, cancel);
         }
       }
     }
-    const created = await createSession(started, request.cwd, timing, cancel);
+    const created = await createSession(holder.started, request.cwd, timing, cancel);
     callbacks.onSessionId(created.sessionId);
-    return {
-      started,
-      sessionId: created.sessionId,
-      setup: "new" as SessionSetup,
-      response: created as unknown,
-    };
+    return { sessionId: created.sessionId, setup: "new" as SessionSetup, response: created as unknown };
   }
 
   return {
     /**
      * Runs one turn. Replayed history is never reported; a session that cannot be restored is
-     * replaced by a new one (the user is told in one line through `onNotice`).
+     * replaced by a new one (the user is told in one line through `onNotice`). With keep-alive and a
+     * `keepAliveKey`, the topic's process that still holds the session serves the prompt directly.
      *
      * @throws TurnCancelledError when `request.signal` aborts before the prompt is sent.
      * @throws AgentTurnError when the agent cannot be started, set up, or fails the prompt.
@@ -128,26 +137,37 @@ export function createAcpClient(options: AcpClientOptions) {
     async runTurn(request: TurnRequest, callbacks: TurnCallbacks): Promise<TurnResult> {
       const cancel = request.signal ?? never;
       if (cancel.aborted) throw new TurnCancelledError("the turn was cancelled");
-      let started = await start(request.cwd, callbacks, cancel);
+      const kept =
+        request.keepAliveKey === undefined
+          ? undefined
+          : pool.claim(request.keepAliveKey, request.sessionId, request.cwd);
+      const holder = { started: kept?.started ?? (await take(request.cwd, cancel)) };
+      holder.started.session.bind(callbacks, cancel);
+      let keep = false;
       try {
-        const ready = await setUp(request, callbacks, cancel, started);
-        started = ready.started;
+        const ready =
+          kept !== undefined
+            ? { sessionId: kept.sessionId, setup: "kept" as SessionSetup, response: undefined }
+            : await setUp(request, callbacks, cancel, holder);
+        const started = holder.started;
         const { session, proc } = started;
         const { sessionId, setup } = ready;
         session.state.sessionId = sessionId;
 
         const models = modelsOf(ready.response);
         if (models) callbacks.onModels?.(models);
-        try {
-          await applyModel(session.agent, sessionId, request.model, models, (_step, send) =>
-            withDeadline(options.requestTimeoutMs, cancel, send),
-          );
-        } catch (err) {
-          if (cancel.aborted) throw new TurnCancelledError("the turn was cancelled", { cause: err });
-          logger.warn({ err, model: request.model }, "could not apply the model");
-          callbacks.onNotice(
-            `⚠️ The agent did not accept the model "${request.model}" (${oneLine(err)}); its default model answers.`,
-          );
+        if (kept === undefined || kept.model !== request.model) {
+          try {
+            await applyModel(session.agent, sessionId, request.model, models, (_step, send) =>
+              withDeadline(options.requestTimeoutMs, cancel, send),
+            );
+          } catch (err) {
+            if (cancel.aborted) throw new TurnCancelledError("the turn was cancelled", { cause: err });
+            logger.warn({ err, model: request.model }, "could not apply the model");
+            callbacks.onNotice(
+              `⚠️ The agent did not accept the model "${request.model}" (${oneLine(err)}); its default model answers.`,
+            );
+          }
         }
         if (cancel.aborted) throw new TurnCancelledError("the turn was cancelled");
 
@@ -176,15 +196,23 @@ export function createAcpClient(options: AcpClientOptions) {
           text: session.state.text,
           ...(Object.keys(usage).length > 0 ? { usage } : {}),
         };
+        keep = request.keepAliveKey !== undefined && response.stopReason !== "cancelled";
         callbacks.onResult?.(result);
         return result;
       } catch (err) {
-        const stderr = started.proc.stderrTail().trim();
+        const stderr = holder.started.proc.stderrTail().trim();
         if (stderr !== "")
           logger.warn({ agentStderr: stderr.slice(-2000) }, "agent stderr before the failure");
         throw err;
       } finally {
-        await finish(started);
+        const sessionId = holder.started.session.state.sessionId;
+        const key = request.keepAliveKey;
+        await pool.done(
+          holder.started,
+          keep && key !== undefined && sessionId !== undefined
+            ? { key, sessionId, cwd: request.cwd, model: request.model }
+            : undefined,
+        );
       }
     },
 
@@ -195,7 +223,7 @@ export function createAcpClient(options: AcpClientOptions) {
      * @throws AgentTurnError when the agent cannot be started or set up.
      */
     async describe(cwd: string): Promise<AgentDescription> {
-      const started = await start(cwd, { onNotice: () => {}, onSessionId: () => {} }, never);
+      const started = await start(cwd);
       try {
         const created = await createSession(started, cwd, timing, never);
         started.session.state.sessionId = created.sessionId;
@@ -206,32 +234,14 @@ export function createAcpClient(options: AcpClientOptions) {
           models: modelsOf(created),
         };
       } finally {
-        await finish(started);
+        await end(started);
       }
     },
-  };
-}
 
-/**
- * A promise that rejects with AgentTurnError(`message`) `ms` after `signal` aborts (pending until
- * then); `clear` drops the timer and the listener once the prompt settled.
- */
-function rejectAfterAbort(signal: AbortSignal, ms: number, message: string) {
-  let timer: NodeJS.Timeout | undefined;
-  let arm = () => {};
-  const promise = new Promise<never>((_, reject) => {
-    arm = () => {
-      timer = setTimeout(() => reject(new AgentTurnError(message)), ms);
-    };
-    if (signal.aborted) arm();
-    else signal.addEventListener("abort", arm, { once: true });
-  });
-  promise.catch(() => {});
-  return {
-    promise,
-    clear: () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", arm);
-    },
+    /** Ends the process kept alive for `key`, if any (/new, a setting that needs a new session). */
+    release: (key: string) => pool.release(key),
+
+    /** Ends the spares and kept-alive processes and starts no more (shutdown). */
+    close: () => pool.close(),
   };
 }

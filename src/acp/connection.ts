@@ -7,7 +7,7 @@ import { modelsOf } from "./models.js";
 import { answerTextOf, TRANSCRIPT_UPDATE_KINDS, unknownUpdateKind } from "./session-update.js";
 import type { TurnCallbacks } from "./turn-types.js";
 
-/** What a connection has learnt during one turn. */
+/** What a connection has learnt during the turn it serves. */
 export type ConnectionState = {
   /** false until session/prompt is sent: transcript updates before that are replayed history. */
   live: boolean;
@@ -21,32 +21,36 @@ export type ConnectionState = {
   cancelSent: Promise<void>;
 };
 
-/** An SDK client connection to one agent process, with the turn's routing state. */
+/** An SDK client connection to one agent process, serving one turn at a time. */
 export type AgentConnection = {
   agent: acp.ClientContext;
   connection: acp.ClientConnection;
   state: ConnectionState;
+  /**
+   * Hands the connection to a turn: its callbacks get what the agent sends from now on, and aborting
+   * `cancel` sends session/cancel once prompting. Resets the turn's text, usage and live flag; the
+   * session id stays (a kept-alive process serves its topic's next turn on the same session).
+   */
+  bind(callbacks: TurnCallbacks, cancel: AbortSignal): void;
   /** False once the agent's stdout has ended (the process died or closed it). */
   isOpen(): boolean;
   close(): void;
 };
 
+/** Callbacks of a connection that serves no turn (a spare, or a kept-alive process between turns). */
+const IDLE: TurnCallbacks = { onNotice: () => {}, onSessionId: () => {} };
+
 /**
- * Connects the SDK's client app to an agent process and routes what the agent sends (ACP
- * "Prompt Turn"): session/update kinds this SDK does not know are dropped before the SDK sees them
- * (it would log a -32602 error); replayed history (transcript kinds before session/prompt) is
- * dropped; usage_update and config_option_update are kept; live updates go to `callbacks.onUpdate`;
- * session/request_permission goes to `callbacks.onPermission` (or is refused with the agent's reject
- * option when there is none, ACP "Requesting Permission"); extension notifications are logged.
- * When `cancel` aborts while prompting, session/cancel is sent first and open permission requests
- * are then answered `cancelled` (ACP "Cancellation").
+ * Connects the SDK's client app to an agent process and routes what the agent sends to the turn it
+ * is bound to (ACP "Prompt Turn"): session/update kinds this SDK does not know are dropped before the
+ * SDK sees them (it would log a -32602 error); replayed history (transcript kinds before
+ * session/prompt) is dropped; usage_update and config_option_update are kept; live updates go to
+ * `onUpdate`; session/request_permission goes to `onPermission` (or is refused with the agent's
+ * reject option when there is none, ACP "Requesting Permission"); extension notifications are
+ * logged. When the turn's `cancel` aborts while prompting, session/cancel is sent first and open
+ * permission requests are then answered `cancelled` (ACP "Cancellation").
  */
-export function connectAgent(
-  proc: AgentProcess,
-  callbacks: TurnCallbacks,
-  cancel: AbortSignal,
-  logger: Logger,
-): AgentConnection {
+export function connectAgent(proc: AgentProcess, logger: Logger): AgentConnection {
   const state: ConnectionState = {
     live: false,
     sessionId: undefined,
@@ -55,6 +59,10 @@ export function connectAgent(
     usage: {},
     cancelSent: Promise.resolve(),
   };
+  let callbacks = IDLE;
+  let cancel = new AbortController().signal;
+  let unbindCancel = () => {};
+
   const app = acp
     .client({ name: "tg-acp" })
     .onNotification(acp.methods.client.session.update, ({ params }) => {
@@ -81,20 +89,21 @@ export function connectAgent(
       callbacks.onUpdate?.(update);
     })
     .onRequest(acp.methods.client.session.requestPermission, async ({ params, signal }) => {
-      if (signal.aborted || cancel.aborted) return CANCELLED_PERMISSION;
-      if (!callbacks.onPermission) {
-        callbacks.onNotice(`🚫 Refused ${toolLabel(params)}: tool calls cannot be approved here.`);
+      const turn = { callbacks, cancel };
+      if (signal.aborted || turn.cancel.aborted) return CANCELLED_PERMISSION;
+      if (!turn.callbacks.onPermission) {
+        turn.callbacks.onNotice(`🚫 Refused ${toolLabel(params)}: tool calls cannot be approved here.`);
         logger.info({ toolCall: params.toolCall }, "permission request refused");
         return rejectResponse(params);
       }
-      const withdrawn = AbortSignal.any([signal, cancel]);
+      const withdrawn = AbortSignal.any([signal, turn.cancel]);
       const cancelled = new Promise<acp.RequestPermissionResponse>((resolve) => {
         const answer = () => resolve(CANCELLED_PERMISSION);
         signal.addEventListener("abort", answer, { once: true });
         // ACP "Cancellation": session/cancel goes out before the cancelled answers.
-        cancel.addEventListener("abort", () => void state.cancelSent.then(answer), { once: true });
+        turn.cancel.addEventListener("abort", () => void state.cancelSent.then(answer), { once: true });
       });
-      return Promise.race([callbacks.onPermission(params, withdrawn), cancelled]);
+      return Promise.race([turn.callbacks.onPermission(params, withdrawn), cancelled]);
     })
     .onNotification("*", ({ method }) => {
       logger.debug({ method }, "agent extension notification ignored");
@@ -113,24 +122,36 @@ export function connectAgent(
     }),
   );
   const connection = app.connect({ readable, writable: proc.stream.writable });
-  // Registered before any permission request can arrive, so it runs before their abort listeners.
-  cancel.addEventListener(
-    "abort",
-    () => {
-      const sessionId = state.sessionId;
-      if (!state.live || sessionId === undefined) return;
-      logger.info({ sessionId }, "sending session/cancel");
-      state.cancelSent = connection.agent
-        .notify(acp.methods.agent.session.cancel, { sessionId })
-        .catch((err: unknown) => logger.warn({ err }, "session/cancel could not be sent"));
-    },
-    { once: true },
-  );
+
   return {
     agent: connection.agent,
     connection,
     state,
+    bind(turnCallbacks, turnCancel) {
+      unbindCancel();
+      callbacks = turnCallbacks;
+      cancel = turnCancel;
+      state.live = false;
+      state.text = "";
+      state.usage = {};
+      state.cancelSent = Promise.resolve();
+      // Registered before any permission request can arrive, so it runs before their abort listeners.
+      const onCancel = () => {
+        const sessionId = state.sessionId;
+        if (!state.live || sessionId === undefined) return;
+        logger.info({ sessionId }, "sending session/cancel");
+        state.cancelSent = connection.agent
+          .notify(acp.methods.agent.session.cancel, { sessionId })
+          .catch((err: unknown) => logger.warn({ err }, "session/cancel could not be sent"));
+      };
+      turnCancel.addEventListener("abort", onCancel, { once: true });
+      unbindCancel = () => turnCancel.removeEventListener("abort", onCancel);
+    },
     isOpen: () => !connection.signal.aborted,
-    close: () => connection.close(),
+    close: () => {
+      unbindCancel();
+      callbacks = IDLE;
+      connection.close();
+    },
   };
 }

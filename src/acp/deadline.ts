@@ -1,4 +1,5 @@
 import type * as acp from "@agentclientprotocol/sdk";
+import { AgentTurnError } from "./errors.js";
 
 /**
  * Runs one ACP request that must answer within `ms` (or until `cancel` aborts): hands `run` the SDK's
@@ -29,4 +30,28 @@ export async function withDeadline<T>(
     clearTimeout(timer);
     cancel.removeEventListener("abort", onCancel);
   }
+}
+
+/**
+ * A promise that rejects with AgentTurnError(`message`) `ms` after `signal` aborts (pending until
+ * then); `clear` drops the timer and the listener once the prompt settled.
+ */
+export function rejectAfterAbort(signal: AbortSignal, ms: number, message: string) {
+  let timer: NodeJS.Timeout | undefined;
+  let arm = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    arm = () => {
+      timer = setTimeout(() => reject(new AgentTurnError(message)), ms);
+    };
+    if (signal.aborted) arm();
+    else signal.addEventListener("abort", arm, { once: true });
+  });
+  promise.catch(() => {});
+  return {
+    promise,
+    clear: () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", arm);
+    },
+  };
 }

@@ -65,7 +65,14 @@ export async function restoreSession(
     const response = await setupRequest(started.proc, "session/load", timing, cancel, (options) =>
       session.agent.request(acp.methods.agent.session.load, params, options),
     );
-    await waitQuiet(() => session.state.lastUpdateAt, timing.replayQuietMs, MAX_REPLAY_DRAIN_MS);
+    // The quiet period counts from the response at the earliest: a replay that follows it late
+    // (Gemini CLI, Kiro) must still be drained, however long the set-up took before.
+    const answeredAt = Date.now();
+    await waitQuiet(
+      () => Math.max(session.state.lastUpdateAt, answeredAt),
+      timing.replayQuietMs,
+      MAX_REPLAY_DRAIN_MS,
+    );
     return { setup: "loaded", response };
   }
   throw new AgentTurnError("the agent supports neither session/resume nor session/load");

@@ -16,6 +16,11 @@ export type TurnRequest = {
   model: string;
   /** Aborting cancels the turn: session/cancel once prompting, open permission requests resolve as cancelled. */
   signal?: AbortSignal;
+  /**
+   * The topic's key for keep-alive (AGENT_KEEP_ALIVE_MS): after the turn the process stays up for
+   * the topic's next turn, which then prompts it directly when it still holds the same session.
+   */
+  keepAliveKey?: string;
 };
 
 /** What the turn reports while it runs. Callbacks must not throw. */

@@ -3,8 +3,15 @@ import type { TopicKey } from "./topic-key.js";
 /** A journalled turn waiting for its agent: the journal id and its topic key. */
 export type QueuedTurn = { turnId: number; key: TopicKey };
 
-/** Runs one turn; resolves when the turn is over (its outcome is the handler's business). */
-export type TurnHandler = (turn: QueuedTurn) => Promise<void>;
+/**
+ * What a handler hands back when its turn's agent is done: `after` settles when the turn is over for
+ * its topic too (its answer delivered). The slot is free as soon as the handler resolves; the key's
+ * next turn waits for `after`.
+ */
+export type TurnHandled = { after?: Promise<void> } | undefined | void;
+
+/** Runs one turn; resolves when the turn no longer needs its slot (its outcome is the handler's business). */
+export type TurnHandler = (turn: QueuedTurn) => Promise<TurnHandled>;
 
 /** What a queue may tell its user besides handing out turns. */
 export type TurnQueueHooks = {
@@ -15,7 +22,8 @@ export type TurnQueueHooks = {
 /**
  * The order in which turns run: per topic key one at a time, in the order they were enqueued
  * (never two agent processes on one session); different keys in parallel, up to the queue's
- * concurrency. The in-process queue is the one implementation today.
+ * concurrency. A slot is held while the handler runs (the agent); the key stays busy until the
+ * handler's `after` settles (the delivery). The in-process queue is the one implementation today.
  */
 export interface TurnQueue {
   /** Starts handing turns to `handler`. Called once, before the first enqueue. */

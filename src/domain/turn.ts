@@ -70,8 +70,11 @@ export type NewTurn = {
 /** What a finished turn records. */
 export type TurnEnd = { answer?: string; stopReason?: string; error?: string };
 
-/** How a turn's session was set up (ACP "Session Setup"). */
-export type SessionSetup = "new" | "resumed" | "loaded";
+/**
+ * How a turn's session was set up (ACP "Session Setup"): created, resumed or loaded in a new
+ * process, or `kept`: the topic's kept-alive process still held it.
+ */
+export type SessionSetup = "new" | "resumed" | "loaded" | "kept";
 
 /** The outcome of a completed session/prompt. */
 export type TurnResult = {

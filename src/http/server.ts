@@ -1,8 +1,10 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { Update } from "telegraf/types";
 import type { Logger } from "../logger.js";
+
+/** A Bot API Update as far as the HTTP side reads it: an object with an integer `update_id`. */
+export type IncomingUpdate = { update_id: number; [field: string]: unknown };
 
 /** Largest webhook body accepted, bytes; Telegram's Updates are far smaller. */
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
@@ -19,7 +21,7 @@ export function createHttpApp(deps: {
   webhookSecret: string;
   /** False while the bot starts or shuts down: webhook calls then get 503 and Telegram retries them later. */
   isAccepting?: () => boolean;
-  dispatch: (update: Update) => Promise<void>;
+  dispatch: (update: IncomingUpdate) => Promise<void>;
   logger: Logger;
 }): Hono {
   const { logger } = deps;
@@ -86,7 +88,7 @@ function digest(value: string): Buffer {
   return createHash("sha256").update(value).digest();
 }
 
-function isUpdate(value: unknown): value is Update {
+function isUpdate(value: unknown): value is IncomingUpdate {
   return (
     typeof value === "object" &&
     value !== null &&

@@ -1,6 +1,12 @@
 import PQueue from "p-queue";
 import { type TopicKey, topicKeyId } from "../domain/topic-key.js";
-import type { QueuedTurn, TurnHandler, TurnQueue, TurnQueueHooks } from "../domain/turn-queue.js";
+import type {
+  QueuedTurn,
+  TurnHandled,
+  TurnHandler,
+  TurnQueue,
+  TurnQueueHooks,
+} from "../domain/turn-queue.js";
 import type { Logger } from "../logger.js";
 
 /** Options of {@link createLocalTurnQueue}. */
@@ -19,7 +25,8 @@ type KeyQueue = {
 /**
  * The in-process {@link TurnQueue}: one FIFO per topic key, worked through by one loop per key
  * (so a key's turns never overlap), and a shared pool of `concurrency` slots that the keys' next
- * turns take in the order they asked. A turn waiting for a slot still counts as queued: removing it
+ * turns take in the order they asked; a slot is given back when the handler resolves, while the
+ * key waits for the handler's `after` (its delivery) before its next turn. A turn waiting for a slot still counts as queued: removing it
  * frees its place at once. Nothing here survives a restart; the turn journal does.
  */
 export function createLocalTurnQueue(options: LocalTurnQueueOptions): TurnQueue {
@@ -50,15 +57,20 @@ export function createLocalTurnQueue(options: LocalTurnQueueOptions): TurnQueue 
         hooks.onWait?.(next, { running: slots.pending, ahead: slots.size });
       }
       queue.waiting = next;
-      await slots.add(async () => {
+      const handled = await slots.add(async (): Promise<TurnHandled> => {
         queue.waiting = undefined;
-        if (removed.delete(next.turnId)) return;
+        if (removed.delete(next.turnId)) return undefined;
         try {
-          await handle(next);
+          return await handle(next);
         } catch (err) {
           options.logger.error({ err, topic: next.key, turnId: next.turnId }, "turn handler failed");
+          return undefined;
         }
       });
+      // The slot is free again; the key's next turn waits until this one is over for its topic.
+      await handled?.after?.catch((err: unknown) =>
+        options.logger.error({ err, topic: next.key, turnId: next.turnId }, "turn delivery failed"),
+      );
     }
   }
 

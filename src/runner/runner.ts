@@ -78,13 +78,16 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     async (turn) => {
       const id = topicKeyId(turn.key);
       try {
-        const summary = await execute(turn, viewOf(turn).view, (now) => {
+        const { last: summary, delivered } = await execute(turn, viewOf(turn).view, (now) => {
           if (now) running.set(id, now);
           else running.delete(id);
         });
         if (summary) last.set(id, summary);
-      } finally {
+        // The agent is done: its slot goes to the next turn while the answer is still delivered.
+        return { after: delivered.finally(() => finishPending(turn.turnId)) };
+      } catch (err) {
         finishPending(turn.turnId);
+        throw err;
       }
     },
     {
@@ -165,7 +168,10 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
       return undefined;
     },
 
-    resetSession: (key) => store.clearSession(key),
+    async resetSession(key) {
+      await store.clearSession(key);
+      deps.acpClient.release(topicKeyId(key));
+    },
     model: (key) => store.model(key),
     setModel: (key, model) => store.setModel(key, model),
     availableModels: () => deps.models.get(),

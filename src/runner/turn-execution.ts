@@ -4,6 +4,7 @@ import { AgentTurnError, TurnCancelledError } from "../acp/errors.js";
 import type { ModelCatalog } from "../acp/model-catalog.js";
 import { formatDuration } from "../domain/duration.js";
 import type { Store } from "../domain/store.js";
+import { topicKeyId } from "../domain/topic-key.js";
 import { AUTO_MODEL, type FinalTurnState, type TurnResult } from "../domain/turn.js";
 import type { QueuedTurn } from "../domain/turn-queue.js";
 import type { Logger } from "../logger.js";
@@ -37,7 +38,8 @@ export type TurnExecutionDeps = {
  * model, stores the session id, journals how it ended, and hands the outcome to the view. `track`
  * is told of the running turn (for /status and /cancel) and of its end. Never throws.
  *
- * @returns the turn's summary for /status, or undefined when it did not run.
+ * @returns once the agent is done: the turn's summary for /status (undefined when it did not run)
+ *   and `delivered`, which settles when the view has delivered the answer.
  */
 export function createTurnExecution(deps: TurnExecutionDeps) {
   const { store, acpClient, logger } = deps;
@@ -46,7 +48,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
     queued: QueuedTurn,
     view: TurnView,
     track: (running: RunningTurn | undefined) => void,
-  ): Promise<LastTurn | undefined> {
+  ): Promise<{ last: LastTurn | undefined; delivered: Promise<void> }> {
     const { key, turnId } = queued;
     const log = logger.child({ topic: key, turnId });
     const startedAt = Date.now();
@@ -68,9 +70,9 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
     let last: LastTurn | undefined;
     let delivered: Promise<void> | undefined;
     try {
-      if (!(await store.claimTurn(turnId))) return undefined;
+      if (!(await store.claimTurn(turnId))) return { last: undefined, delivered: Promise.resolve() };
       const turn = await store.turn(turnId);
-      if (!turn) return undefined;
+      if (!turn) return { last: undefined, delivered: Promise.resolve() };
       const row = await store.session(key);
       // A stored workspace stays the session's cwd: agents scope sessions by directory.
       const cwd = await ensureWorkspace(
@@ -87,6 +89,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
           ...(turn.attachments ? { attachments: turn.attachments } : {}),
           model: row?.model ?? AUTO_MODEL,
           signal: abort.signal,
+          keepAliveKey: topicKeyId(key),
         },
         {
           onUpdate: (update) => view.update(update),
@@ -151,8 +154,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
       clearTimeout(timer);
       track(undefined);
     }
-    if (outcome) await (delivered ?? view.finish(outcome));
-    return last;
+    return { last, delivered: delivered ?? (outcome ? view.finish(outcome) : Promise.resolve()) };
   };
 }
 

@@ -25,13 +25,19 @@ export function outcomeNote(outcome: TurnOutcome, hasText: boolean): string | un
  */
 export function createAnswerPages(pageLimit: number) {
   let markdown = "";
+  let firstTextAt: number | undefined;
   let note: string | undefined;
   let cache: { key: string; pages: Page[] } = { key: "", pages: [] };
   return {
     /** Appends agent_message_chunk text. */
     append(text: string): void {
       markdown += text;
+      if (firstTextAt === undefined && text.trim() !== "") firstTextAt = Date.now();
     },
+    /** When the first text (besides white space) arrived (Date.now()), or undefined. */
+    firstTextAt: () => firstTextAt,
+    /** Characters of the agent's Markdown so far. */
+    length: () => markdown.length,
     /** Whether the agent wrote any text (besides white space). */
     hasText(): boolean {
       return markdown.trim() !== "";

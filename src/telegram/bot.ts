@@ -7,6 +7,7 @@ import type { Outbox } from "./outbox.js";
 import { PERMISSION_CALLBACK_PREFIX, type PermissionPrompts } from "./permission-prompts.js";
 import { registerPromptHandlers, registerUnsupportedContent } from "./prompt-handlers.js";
 import { createPromptIntake } from "./prompt-intake.js";
+import { createReply } from "./replies.js";
 import { createRouter } from "./router.js";
 import { updateLogger } from "./update-logger.js";
 
@@ -47,6 +48,7 @@ export function registerBot(
 ): { flushInput(): void } {
   const { logger, runner } = deps;
   const intake = createPromptIntake({ debounceMs: deps.inputDebounceMs });
+  const reply = createReply(deps.outbox);
 
   bot.catch((err, ctx) => {
     updateLogger(ctx, logger).error({ err }, "update handler failed");
@@ -62,7 +64,8 @@ export function registerBot(
     if (ctx.callbackQuery) {
       await ctx.answerCbQuery("You are not allowed to use this bot.", { show_alert: true });
     } else if (from && !from.is_bot && ctx.chat?.type === "private" && ctx.message) {
-      await ctx.reply(
+      await reply(
+        ctx,
         `Your Telegram user id is ${from.id}. You are not allowed to use this bot; ask its operator to add your id to ALLOWED_USER_IDS.`,
       );
     }
@@ -70,12 +73,12 @@ export function registerBot(
 
   const router = createRouter();
   router.action(PERMISSION_CALLBACK_PREFIX, (ctx, data) => deps.prompts.handleCallback(ctx, data));
-  registerCommands(router, { runner, outbox: deps.outbox, agentCommand: deps.agentCommand, logger });
+  registerCommands(router, { runner, outbox: deps.outbox, reply, agentCommand: deps.agentCommand, logger });
   registerRetryButton(router, { runner, logger });
-  registerPromptHandlers(bot, { runner, router, intake, logger });
+  registerPromptHandlers(bot, { runner, router, intake, reply, logger });
   // After the message handlers, so text messages (the hot path) skip this layer.
   router.mountActions(bot);
-  registerUnsupportedContent(bot);
+  registerUnsupportedContent(bot, reply);
 
   return { flushInput: () => intake.flushAll() };
 }

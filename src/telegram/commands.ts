@@ -5,6 +5,7 @@ import type { Runner } from "../runner/types.js";
 import { sendWorkspaceFile } from "./file-sender.js";
 import { registerModelCommand } from "./model-command.js";
 import type { Outbox } from "./outbox.js";
+import type { Reply } from "./replies.js";
 import { type Router, withTopic } from "./router.js";
 import { statusText } from "./status-text.js";
 
@@ -26,16 +27,17 @@ export const BOT_COMMANDS: BotCommand[] = [
  */
 export function registerCommands(
   router: Router,
-  deps: { runner: Runner; outbox: Outbox; agentCommand: string; logger: Logger },
+  deps: { runner: Runner; outbox: Outbox; reply: Reply; agentCommand: string; logger: Logger },
 ): void {
-  const { runner } = deps;
+  const { runner, reply } = deps;
 
   router.command(
     "new",
     withTopic(async (ctx, topic) => {
       await runner.resetSession(topic.key);
       const busy = (await runner.status(topic.key)).runningForMs !== undefined;
-      await ctx.reply(
+      await reply(
+        ctx,
         `🆕 The next message in this topic starts a new agent session; the workspace and the model stay.${
           busy ? " The running turn finishes first (/cancel stops it)." : ""
         }`,
@@ -44,7 +46,7 @@ export function registerCommands(
     }),
   );
 
-  registerModelCommand(router, { runner, logger: deps.logger });
+  registerModelCommand(router, { runner, reply, logger: deps.logger });
 
   router.command(
     "cancel",
@@ -53,7 +55,8 @@ export function registerCommands(
       const parts: string[] = [];
       if (cancelledRunning) parts.push("⏹ Cancelling the running turn.");
       if (dropped > 0) parts.push(`Dropped ${dropped} queued message${dropped === 1 ? "" : "s"}.`);
-      await ctx.reply(
+      await reply(
+        ctx,
         parts.length > 0 ? parts.join(" ") : "Nothing to cancel: the agent is idle.",
         threadParam(topic.key.threadId),
       );
@@ -64,7 +67,7 @@ export function registerCommands(
     "status",
     withTopic(async (ctx, topic) => {
       const status = await runner.status(topic.key);
-      await ctx.reply(statusText(deps.agentCommand, status), threadParam(topic.key.threadId));
+      await reply(ctx, statusText(deps.agentCommand, status), threadParam(topic.key.threadId));
     }),
   );
 
@@ -74,7 +77,7 @@ export function registerCommands(
       const rows = await runner.listSessions(topic.key.chatId, topic.key.userId);
       const extra = threadParam(topic.key.threadId);
       if (rows.length === 0) {
-        await ctx.reply("You have no sessions in this chat yet.", extra);
+        await reply(ctx, "You have no sessions in this chat yet.", extra);
         return;
       }
       const lines = rows.map((row) => {
@@ -83,13 +86,14 @@ export function registerCommands(
         const session = row.sessionId ? `session ${row.sessionId.slice(0, 8)}…` : "no session yet";
         return `• ${where}${here}: last active ${row.updatedAt.replace("T", " ").slice(0, 16)} UTC, model ${row.model}, ${session}`;
       });
-      await ctx.reply(`Your sessions in this chat, newest first:\n${lines.join("\n")}`, extra);
+      await reply(ctx, `Your sessions in this chat, newest first:\n${lines.join("\n")}`, extra);
     }),
   );
 
   const help = withTopic(async (ctx, topic) => {
     const commands = BOT_COMMANDS.map((c) => `/${c.command} — ${c.description}`).join("\n");
-    await ctx.reply(
+    await reply(
+      ctx,
       `Every message in a topic goes to a coding agent (${deps.agentCommand}) that answers here. ` +
         `Each topic has its own session, workspace and model; conversations survive restarts.\n\n${commands}`,
       threadParam(topic.key.threadId),
@@ -102,7 +106,7 @@ export function registerCommands(
     "get",
     withTopic(async (ctx, topic, requested) => {
       if (requested === "") {
-        await ctx.reply("Usage: /get <path inside this topic's workspace>");
+        await reply(ctx, "Usage: /get <path inside this topic's workspace>");
         return;
       }
       const workspace = await runner.workspaceFor(topic.key);
@@ -112,7 +116,7 @@ export function registerCommands(
         workspace,
         requested,
       );
-      if (refusal) await ctx.reply(refusal);
+      if (refusal) await reply(ctx, refusal);
     }),
   );
 }

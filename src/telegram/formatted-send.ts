@@ -2,7 +2,7 @@ import type { Telegram } from "telegraf";
 import { threadParam } from "../domain/topic-key.js";
 import type { Logger } from "../logger.js";
 import type { Page } from "./markdown.js";
-import { botApiDescription, type Outbox } from "./outbox.js";
+import { botApiDescription, type Outbox, type OutboxPriority } from "./outbox.js";
 
 /** Whether the Bot API server answers sendMessageDraft (Bot API 9.3+); shared by all renderers. */
 export type DraftSupport = { available: boolean };
@@ -10,7 +10,14 @@ export type DraftSupport = { available: boolean };
 /** A message the bot sent and may edit: its id (undefined until sent) and the HTML it shows. */
 export type Shown = { id: number | undefined; shown: string; lastEditAt: number };
 
+/** What a post did: the message's id and the HTML it shows now. */
+export type Posted = { id: number | undefined; html: string };
+
+/** How a post is queued in the outbox: label, priority and (for edits) the message key. */
+export type Queueing = { label: string; priority: OutboxPriority; key?: string };
+
 const NO_PREVIEW = { link_preview_options: { is_disabled: true } };
+const HTML = { parse_mode: "HTML" as const };
 
 /**
  * Sends formatted text into one chat and forum topic through the chat's outbox:
@@ -34,36 +41,54 @@ export function createFormattedSender(deps: {
 
   return {
     /**
-     * Sends `page` as a new message (target undefined or unsent) or edits `target` to show it.
+     * Sends a page as a new message (target undefined or unsent) or edits `target` to show it. `page`
+     * may be a function, read when the call actually runs: an edit that waited in the outbox then
+     * carries the newest text, never a stale one.
      *
-     * @returns the message id.
+     * @returns the message id and the HTML it shows now.
      * @throws the Bot API error (after the outbox's retries) other than the two handled above.
      */
-    async post(target: Shown | undefined, page: Page, label: string): Promise<number | undefined> {
-      const attempt = async (asHtml: boolean) => {
-        const text = asHtml ? page.html : page.plain;
-        const format = asHtml ? { parse_mode: "HTML" as const } : {};
+    async post(target: Shown | undefined, page: Page | (() => Page), queueing: Queueing): Promise<Posted> {
+      const read = typeof page === "function" ? page : () => page;
+      const queued = { ...queueing, topic: deps.threadId };
+      const attempt = async (forceHtml: boolean | undefined): Promise<Posted> => {
+        let current: Page = { html: "", plain: "" };
+        // Runs inside the outbox's call, so it reads the page when the call goes out.
+        const prepare = () => {
+          current = read();
+          const html = forceHtml ?? current.html !== current.plain;
+          return {
+            text: html ? current.html : current.plain,
+            extra: { ...NO_PREVIEW, ...(html ? HTML : {}) },
+          };
+        };
         if (target?.id === undefined) {
           const sent = await outbox.send(
             chatId,
-            () => telegram.sendMessage(chatId, text, { ...thread, ...NO_PREVIEW, ...format }),
-            label,
+            () => {
+              const { text, extra } = prepare();
+              return telegram.sendMessage(chatId, text, { ...thread, ...extra });
+            },
+            queued,
           );
-          return sent.message_id;
+          return { id: sent.message_id, html: current.html };
         }
         const id = target.id;
         await outbox.send(
           chatId,
-          () => telegram.editMessageText(chatId, id, undefined, text, { ...NO_PREVIEW, ...format }),
-          label,
+          () => {
+            const { text, extra } = prepare();
+            return telegram.editMessageText(chatId, id, undefined, text, extra);
+          },
+          queued,
         );
-        return id;
+        return { id, html: current.html };
       };
       try {
-        return await attempt(page.html !== page.plain);
+        return await attempt(undefined);
       } catch (err) {
         const description = botApiDescription(err);
-        if (/message is not modified/i.test(description)) return target?.id;
+        if (/message is not modified/i.test(description)) return { id: target?.id, html: read().html };
         if (/can't parse entities/i.test(description)) {
           logger.warn({ chatId, description }, "Telegram could not parse the HTML; sending plain text");
           return attempt(false);
@@ -72,30 +97,44 @@ export function createFormattedSender(deps: {
       }
     },
 
-    /** Shows `page` as draft `draftId`; a refusal turns drafts off (logged), never throws. */
-    async draft(draftId: number, page: Page): Promise<void> {
-      const payload = (asHtml: boolean) => ({
-        chat_id: chatId,
-        draft_id: draftId,
-        text: asHtml ? page.html : page.plain,
-        ...(asHtml ? { parse_mode: "HTML" } : {}),
-        ...thread,
-      });
+    /**
+     * Shows a page as draft `draftId` (an intermediate edit in the outbox, keyed by the draft; the
+     * page is read when the call goes out). A refusal turns drafts off (logged); never throws.
+     *
+     * @returns the HTML the draft shows now, or undefined when drafts failed.
+     */
+    async draft(draftId: number, page: () => Page): Promise<string | undefined> {
+      let shown: string | undefined;
       const call = (asHtml: boolean) =>
         outbox.send(
           chatId,
-          () => telegram.callApi("sendMessageDraft" as never, payload(asHtml) as never),
-          "sendMessageDraft",
+          () => {
+            const current = page();
+            shown = current.html;
+            return telegram.callApi(
+              "sendMessageDraft" as never,
+              {
+                chat_id: chatId,
+                draft_id: draftId,
+                text: asHtml ? current.html : current.plain,
+                ...(asHtml ? HTML : {}),
+                ...thread,
+              } as never,
+            );
+          },
+          { label: "sendMessageDraft", priority: "edit", key: `d:${draftId}`, topic: deps.threadId },
         );
       try {
         await call(true).catch((err: unknown) => {
           if (/can't parse entities/i.test(botApiDescription(err))) return call(false);
           throw err;
         });
+        return shown;
       } catch (err) {
         // An older Bot API server (or a chat without drafts): stream with send + edit from now on.
         deps.drafts.available = false;
         logger.warn({ err, chatId }, "sendMessageDraft failed; streaming with send and edit instead");
+        return undefined;
       }
     },
 

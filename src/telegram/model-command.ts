@@ -6,6 +6,7 @@ import { type TopicKey, tapperKeyOf, threadParam } from "../domain/topic-key.js"
 import { AUTO_MODEL } from "../domain/turn.js";
 import type { Logger } from "../logger.js";
 import type { Runner } from "../runner/types.js";
+import type { Reply } from "./replies.js";
 import { type ActionContext, type Router, withTopic } from "./router.js";
 
 /** callback_data prefix of /model buttons: `m:<model id>` or `mi:<index>` for long ids (≤ 64 bytes). */
@@ -17,8 +18,11 @@ const MODEL_INDEX_PREFIX = "mi:";
  * topic) and its buttons. The models come from the runner (the latest offer, or the agent started
  * once to ask).
  */
-export function registerModelCommand(router: Router, deps: { runner: Runner; logger: Logger }): void {
-  const { runner, logger } = deps;
+export function registerModelCommand(
+  router: Router,
+  deps: { runner: Runner; reply: Reply; logger: Logger },
+): void {
+  const { runner, reply, logger } = deps;
 
   async function chooseModel(
     ctx: Context,
@@ -29,12 +33,12 @@ export function registerModelCommand(router: Router, deps: { runner: Runner; log
     const valid = [AUTO_MODEL, ...(models?.available.map((m) => m.id) ?? [])];
     const extra = threadParam(key.threadId);
     if (!valid.includes(requested)) {
-      await ctx.reply(`Unknown model "${requested}". Valid: ${valid.join(", ")}.`, extra);
+      await reply(ctx, `Unknown model "${requested}". Valid: ${valid.join(", ")}.`, extra);
       return false;
     }
     await runner.setModel(key, requested);
     const label = requested === AUTO_MODEL ? "auto (the agent's default)" : requested;
-    await ctx.reply(`✅ Model for this topic: ${label}. It applies from the next message on.`, extra);
+    await reply(ctx, `✅ Model for this topic: ${label}. It applies from the next message on.`, extra);
     return true;
   }
 
@@ -48,7 +52,7 @@ export function registerModelCommand(router: Router, deps: { runner: Runner; log
       } catch (err) {
         logger.warn({ err }, "could not list the agent's models");
         const reason = err instanceof UserFacingError ? err.message : "see the bot's log";
-        await ctx.reply(`⚠️ Could not ask the agent for its models (${reason}).`, extra);
+        await reply(ctx, `⚠️ Could not ask the agent for its models (${reason}).`, extra);
         return;
       }
       if (args !== "") {
@@ -57,13 +61,14 @@ export function registerModelCommand(router: Router, deps: { runner: Runner; log
       }
       const current = await runner.model(topic.key);
       if (!models || models.available.length === 0) {
-        await ctx.reply(
+        await reply(
+          ctx,
           `This agent offers no model choice; it uses its default. Current setting: ${current}.`,
           extra,
         );
         return;
       }
-      await ctx.reply(modelListText(models, current), {
+      await reply(ctx, modelListText(models, current), {
         ...extra,
         reply_markup: { inline_keyboard: modelKeyboard(models, current) },
       });

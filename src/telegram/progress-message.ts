@@ -1,9 +1,13 @@
 import type { PlanEntry, SessionUpdate, ToolCallStatus } from "@agentclientprotocol/sdk";
+import type { Step } from "./answer-stream.js";
+import type { FormattedSender, Shown } from "./formatted-send.js";
 import { splitText } from "./split-text.js";
 
 /** First line of the progress message (tool calls, plan, thoughts). */
 export const PROGRESS_HEADER = "⚙️ Progress";
 const TOOL_LINES_SHOWN = 15;
+/** How long the first progress message waits for answer text to go first, ms. */
+const PROGRESS_DELAY_MS = 1_000;
 /** Longest tail of the agent's thoughts shown, characters. */
 const THOUGHT_TAIL_CHARS = 300;
 const STATUS_ICON: Record<ToolCallStatus, string> = {
@@ -80,3 +84,58 @@ export function createProgressMessage(showThoughts: boolean) {
 
 /** The progress message of a turn; see {@link createProgressMessage}. */
 export type ProgressMessage = ReturnType<typeof createProgressMessage>;
+
+/**
+ * The delivery of a turn's progress message: sent once there is something to show, then edited in
+ * place at most every `editIntervalMs`. It comes after the answer's text: before any text shows it
+ * waits PROGRESS_DELAY_MS, so an answer that follows its tool calls at once is not held up by it.
+ * A version that cannot be delivered is given up (logged by the loop); the next one tries again.
+ */
+export function createProgressStream(deps: {
+  sender: FormattedSender;
+  message: ProgressMessage;
+  editIntervalMs: number;
+}) {
+  let progress: Shown | undefined;
+  let inFlight: string | undefined;
+  return {
+    /** The next send or edit, or when it is due (Infinity: nothing to do). */
+    next(now: number, context: { textShown: boolean; final: boolean }): Step | number {
+      const text = deps.message.text();
+      if (text === "" || progress?.shown === text) return Number.POSITIVE_INFINITY;
+      const due = progress
+        ? progress.lastEditAt + deps.editIntervalMs
+        : context.textShown || context.final
+          ? now
+          : (deps.message.since() ?? now) + PROGRESS_DELAY_MS;
+      if (due > now) return due;
+      const editing = progress?.id !== undefined;
+      const key = editing ? `p:${progress?.id}` : undefined;
+      return {
+        run: async () => {
+          let id = progress?.id;
+          let shown = text;
+          inFlight = key;
+          try {
+            const current = () => {
+              const latest = deps.message.text();
+              return { html: latest, plain: latest };
+            };
+            const posted = await deps.sender.post(progress, current, {
+              label: "progress",
+              priority: editing && !context.final ? "edit" : "message",
+              ...(key ? { key } : {}),
+            });
+            id = posted.id;
+            shown = posted.html;
+          } finally {
+            inFlight = undefined;
+            progress = { id, shown, lastEditAt: Date.now() };
+          }
+        },
+      };
+    },
+    /** The outbox key of an edit of the progress message still being delivered, if any. */
+    inFlight: () => inFlight,
+  };
+}

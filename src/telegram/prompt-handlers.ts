@@ -7,6 +7,7 @@ import type { Logger } from "../logger.js";
 import type { Runner } from "../runner/types.js";
 import { downloadToWorkspace, FileTooLargeError, type IncomingFile } from "./attachments.js";
 import type { PromptIntake } from "./prompt-intake.js";
+import type { Reply } from "./replies.js";
 import type { Router } from "./router.js";
 import { updateLogger } from "./update-logger.js";
 
@@ -35,7 +36,7 @@ const UNSUPPORTED_CONTENT = [
  */
 export function registerPromptHandlers(
   bot: Telegraf,
-  deps: { runner: Runner; router: Router; intake: PromptIntake; logger: Logger },
+  deps: { runner: Runner; router: Router; intake: PromptIntake; reply: Reply; logger: Logger },
 ): void {
   const { runner, router } = deps;
 
@@ -47,8 +48,10 @@ export function registerPromptHandlers(
   ) => {
     const length = prompt.reduce((n, block) => n + (block.type === "text" ? block.text.length : 0), 0);
     if (length > MAX_PROMPT_CHARS) {
-      void ctx
+      void deps
         .reply(
+          ctx,
+
           `This prompt has ${length.toLocaleString("en")} characters; the limit is ${MAX_PROMPT_CHARS.toLocaleString("en")}. Send it as a document instead.`,
         )
         .catch((err: unknown) =>
@@ -84,11 +87,11 @@ export function registerPromptHandlers(
       startTurn(ctx, topic, [{ type: "text", text }], [attachment]);
     } catch (err) {
       if (err instanceof FileTooLargeError) {
-        await ctx.reply(`📎 ${err.message}`);
+        await deps.reply(ctx, `📎 ${err.message}`);
         return;
       }
       updateLogger(ctx, deps.logger).error({ err }, "could not fetch the file the user sent");
-      await ctx.reply("⚠️ Could not fetch that file from Telegram; it was not sent to the agent.");
+      await deps.reply(ctx, "⚠️ Could not fetch that file from Telegram; it was not sent to the agent.");
     }
   };
 
@@ -120,11 +123,12 @@ export function registerPromptHandlers(
 }
 
 /** Registers the answer to content the agent cannot take (stickers, voice, polls...); last handler. */
-export function registerUnsupportedContent(bot: Telegraf): void {
+export function registerUnsupportedContent(bot: Telegraf, reply: Reply): void {
   bot.on("message", async (ctx) => {
     const kind = UNSUPPORTED_CONTENT.find((k) => k in ctx.message);
     if (!kind) return; // service messages (topic created, member joined...) need no answer
-    await ctx.reply(
+    await reply(
+      ctx,
       `Only text, photos and documents reach the agent; this ${kind.replace("_", " ")} was not sent to it.`,
     );
   });

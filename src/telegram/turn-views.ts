@@ -32,6 +32,7 @@ export function createTurnViews(deps: {
       privateChat: isPrivateChat(key.chatId),
       drafts,
       editIntervalMs: deps.streaming.editIntervalMs,
+      firstSendMs: deps.streaming.firstSendMs,
       pageLimit: STREAM_PAGE_LIMIT,
       showThoughts: deps.streaming.showThoughts,
       prompts: deps.prompts,

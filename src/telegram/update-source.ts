@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Telegraf } from "telegraf";
+import type { Update } from "telegraf/types";
 import { type Config, configSecrets, webhookUrl } from "../config.js";
 import type { Logger } from "../logger.js";
 import { StartupError } from "../operator-error.js";
@@ -90,11 +91,12 @@ export function createUpdateDispatch(deps: {
   firstSeen: (updateId: number) => Promise<boolean>;
   logger: Logger;
 }) {
-  return async (update: Parameters<Telegraf["handleUpdate"]>[0]): Promise<void> => {
+  return async (update: { update_id: number }): Promise<void> => {
     if (!(await deps.firstSeen(update.update_id))) {
       deps.logger.info({ update_id: update.update_id }, "update seen before; not processed again");
       return;
     }
-    await deps.telegraf.handleUpdate(update);
+    // The webhook checked only update_id; Telegraf reads the rest (and ignores what it does not know).
+    await deps.telegraf.handleUpdate(update as Update);
   };
 }

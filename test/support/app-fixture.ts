@@ -34,6 +34,8 @@ export function testAppEnv(options: {
     LOG_LEVEL: "debug",
     ACP_REPLAY_QUIET_MS: "100",
     AGENT_STOP_GRACE_MS: "1000",
+    // No warm spares unless a test asks: most tests count the agent processes a turn starts.
+    AGENT_WARM_SPARES: "0",
     // Fast pacing keeps tests quick; streaming tests set their own.
     STREAM_EDIT_INTERVAL_MS: "200",
     GROUP_CHAT_MESSAGES_PER_MINUTE: "600",

@@ -32,7 +32,8 @@
  * update kind, thought and tool call of every turn), --models legacy|config (offers models "fast"
  * (default) and "smart" through the legacy `models` block + session/set_model, or a model config
  * option + session/set_config_option; like some real agents, a loaded session starts on the default
- * model again), --init-delay MS (answers initialize that much later).
+ * model again), --init-delay MS (answers initialize that much later), --fail-init-in TEXT (fails
+ * initialize when its working directory contains TEXT).
  */
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
@@ -190,6 +191,11 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
     .agent({ name: "tg-acp-test-agent" })
     .onRequest(acp.methods.agent.initialize, async () => {
       if (initDelayMs > 0) await sleep(initDelayMs);
+      const failIn = optionValue("--fail-init-in");
+      if (failIn !== undefined && host.cwd.includes(failIn)) {
+        logEvent({ event: "initialize-failed" });
+        throw acp.RequestError.internalError({ details: "initialize refused (test flag)" });
+      }
       return {
         protocolVersion: acp.PROTOCOL_VERSION,
         agentCapabilities: {

@@ -1,0 +1,56 @@
+import * as acp from "@agentclientprotocol/sdk";
+import type { Logger } from "../logger.js";
+import type { AgentProcess } from "./agent-process.js";
+import { connectAgent } from "./connection.js";
+import { closeSession, type SetupTiming, type StartedAgent, setupRequest } from "./session-setup.js";
+
+/**
+ * Starting and ending agent processes (ACP "Initialization"): `start` spawns the agent in `cwd`,
+ * connects the SDK client and sends `initialize` (advertising neither fs nor terminal: the bot
+ * serves neither) within the set-up deadline; `end` sends session/close when the agent offers it and
+ * ends the process gently (stdin, then SIGTERM, then SIGKILL after `stopGraceMs` each).
+ */
+export function createAgentStarter(deps: {
+  launch: (cwd: string) => AgentProcess;
+  timing: SetupTiming;
+  clientInfo: { name: string; version: string };
+  stopGraceMs: number;
+  logger: Logger;
+}) {
+  const never = new AbortController().signal;
+  const stop = async (started: Pick<StartedAgent, "proc" | "session">): Promise<void> => {
+    started.session.close();
+    await started.proc.stop(deps.stopGraceMs);
+  };
+  return {
+    /**
+     * An initialized agent in `cwd`.
+     *
+     * @throws AgentTurnError when it cannot be started, exits, or does not answer initialize in time.
+     */
+    async start(cwd: string): Promise<StartedAgent> {
+      const proc = deps.launch(cwd);
+      const session = connectAgent(proc, deps.logger);
+      const request: acp.InitializeRequest = {
+        protocolVersion: acp.PROTOCOL_VERSION,
+        clientCapabilities: { fs: { readTextFile: false, writeTextFile: false }, terminal: false },
+        clientInfo: deps.clientInfo,
+      };
+      try {
+        const init = await setupRequest(proc, "initialize", deps.timing, never, (o) =>
+          session.agent.request(acp.methods.agent.initialize, request, o),
+        );
+        return { proc, session, init, capabilities: init.agentCapabilities ?? {} };
+      } catch (err) {
+        await stop({ proc, session });
+        throw err;
+      }
+    },
+
+    /** Ends the session (session/close when offered) and the process. Never throws. */
+    async end(started: StartedAgent): Promise<void> {
+      await closeSession(started, deps.timing, deps.logger);
+      await stop(started);
+    },
+  };
+}
