@@ -133,7 +133,7 @@ for (const id of agents) {
         );
       }
       log(
-        `  model told cwd: ${tools.modelCwd === tools.sessionCwd ? "the session's" : tools.modelCwd}; rejected write landed: ${tools.rejectedWriteLanded}`,
+        `  model told cwd: ${tools.modelCwd === tools.sessionCwd ? "the session's" : tools.modelCwd}; project instructions sent from the workspace ${tools.instructionsFromWorkspace}, from the process cwd ${tools.instructionsFromProcessCwd}; rejected write landed: ${tools.rejectedWriteLanded}`,
       );
     }
     const exit = await step(report, "exit", () => exitAfterStdinClose(ctx));

@@ -527,7 +527,12 @@ export type ToolFigures = {
   };
   /** With the permission rejected: did the file appear anyway? */
   rejectedWriteLanded: boolean;
+  /** Project instructions (AGENTS.md, CLAUDE.md, GEMINI.md) the model was sent: the workspace's, the process cwd's. */
+  instructionsFromWorkspace: boolean;
+  instructionsFromProcessCwd: boolean;
 };
+
+const INSTRUCTION_FILES = ["AGENTS.md", "CLAUDE.md", "GEMINI.md"];
 
 /**
  * Spawns the agent in a neutral cwd (a warm spare), opens the session in the workspace, and asks for
@@ -543,9 +548,17 @@ export async function toolsInSessionCwd(ctx: ProbeContext): Promise<ToolFigures>
     permissions: result.permissions.map((p) => p.toolCall.title ?? "?"),
     options: result.permissions[0]?.options.map((o) => `${o.kind}:${o.optionId}`) ?? [],
   });
+  const marker = (where: string) =>
+    `Project rule from the ${where}: answer as usual (marker ${where.toUpperCase()}-7c1e).`;
+  for (const name of INSTRUCTION_FILES) {
+    fs.writeFileSync(path.join(ctx.workspace, name), `${marker("workspace")}\n`);
+    fs.writeFileSync(path.join(ctx.neutral, name), `${marker("neutral")}\n`);
+  }
   try {
     const session = await agent.newSession(ctx.workspace);
+    const from = ctx.model.calls.length;
     const shell = await agent.prompt(session.sessionId, "run shell: echo probe > shell-probe.txt");
+    const sent = JSON.stringify(ctx.model.calls.slice(from).map((c) => c.body));
     const write = await agent.prompt(
       session.sessionId,
       "write file write-probe.txt with written by the probe",
@@ -558,9 +571,15 @@ export async function toolsInSessionCwd(ctx: ProbeContext): Promise<ToolFigures>
       shell: { text: shell.text, ...permissionsOf(shell), ...landed("shell-probe.txt") },
       write: { text: write.text, ...permissionsOf(write), ...landed("write-probe.txt") },
       rejectedWriteLanded: await rejectedWrite(ctx),
+      instructionsFromWorkspace: sent.includes("WORKSPACE-7c1e"),
+      instructionsFromProcessCwd: sent.includes("NEUTRAL-7c1e"),
     };
   } finally {
     await finish(agent);
+    for (const name of INSTRUCTION_FILES) {
+      fs.rmSync(path.join(ctx.workspace, name), { force: true });
+      fs.rmSync(path.join(ctx.neutral, name), { force: true });
+    }
   }
 }
 
