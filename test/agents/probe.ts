@@ -711,6 +711,54 @@ export async function cancelSlowTurn(ctx: ProbeContext): Promise<CancelFigures> 
   }
 }
 
+// ---- model failures -----------------------------------------------------------------------------
+
+export type FailureFigures = {
+  status: number;
+  /** How the turn ended: a stop reason with the agent's text, or a JSON-RPC error on session/prompt. */
+  stopReason: string | undefined;
+  text: string | undefined;
+  error: string | undefined;
+  ms: number;
+  /** How often the agent asked the model (retries; the recipes turn them off). */
+  attempts: number;
+  /** The next prompt in the same session is answered. */
+  recovered: boolean;
+};
+
+/** The model answers HTTP `status` to the turn: what the client sees, and whether the session goes on. */
+export async function modelFailure(ctx: ProbeContext, status: 500 | 429): Promise<FailureFigures> {
+  const { agent } = await startAgent(ctx);
+  try {
+    const session = await agent.newSession(ctx.workspace);
+    const prompt = `fail ${status} now`;
+    const t0 = Date.now();
+    let figures: Omit<FailureFigures, "attempts" | "recovered">;
+    try {
+      const result = await agent.prompt(session.sessionId, prompt, 60_000);
+      figures = {
+        status,
+        stopReason: result.stopReason,
+        text: result.text,
+        error: undefined,
+        ms: Date.now() - t0,
+      };
+    } catch (e) {
+      const error = String(e)
+        .split("\n")[0]
+        ?.replace(/^Error: session\/prompt failed: /, "");
+      figures = { status, stopReason: undefined, text: undefined, error, ms: Date.now() - t0 };
+    }
+    const attempts = ctx.model.calls.filter(
+      (c) => c.userTurns.at(-1) === prompt && c.tools.length > 0,
+    ).length;
+    const after = await agent.prompt(session.sessionId, "Are you still there?");
+    return { ...figures, attempts, recovered: after.text.includes("echo: Are you still there?") };
+  } finally {
+    await finish(agent);
+  }
+}
+
 // ---- start-up warnings --------------------------------------------------------------------------
 
 type Preamble = { text: string; meta: unknown; messageId: string | undefined }[];

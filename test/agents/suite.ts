@@ -5,6 +5,7 @@ import {
   crashMidTurn,
   createProbeContext,
   exitAfterStdinClose,
+  modelFailure,
   type ProbeContext,
   plainTurn,
   quickRestore,
@@ -40,6 +41,8 @@ export type AgentExpectations = {
   unknownModelWarning: boolean;
   /** ...sent as a `notice` session update instead when the client advertises session.notices. */
   noticesForWarnings: boolean;
+  /** A model HTTP error ends the turn as "text" (stopReason end_turn, the error as answer text) or "error" (JSON-RPC error). */
+  modelErrorAs: "text" | "error";
 };
 
 export const EXPECTED: Record<AgentId, AgentExpectations> = {
@@ -54,6 +57,7 @@ export const EXPECTED: Record<AgentId, AgentExpectations> = {
     orphanAfterLeaderKill: false,
     unknownModelWarning: true,
     noticesForWarnings: true,
+    modelErrorAs: "text",
   },
   "claude-agent-acp": {
     restore: "resume",
@@ -66,6 +70,7 @@ export const EXPECTED: Record<AgentId, AgentExpectations> = {
     orphanAfterLeaderKill: true,
     unknownModelWarning: false,
     noticesForWarnings: false,
+    modelErrorAs: "error",
   },
   gemini: {
     restore: "load",
@@ -78,6 +83,7 @@ export const EXPECTED: Record<AgentId, AgentExpectations> = {
     orphanAfterLeaderKill: true,
     unknownModelWarning: false,
     noticesForWarnings: false,
+    modelErrorAs: "error",
   },
   "zed-codex-acp": {
     restore: "resume",
@@ -90,6 +96,7 @@ export const EXPECTED: Record<AgentId, AgentExpectations> = {
     orphanAfterLeaderKill: true,
     unknownModelWarning: true,
     noticesForWarnings: false,
+    modelErrorAs: "error",
   },
 };
 
@@ -189,6 +196,19 @@ export function describeAgent(id: AgentId): void {
       const crash = await crashMidTurn(ctx, 10_000);
       expect(crash.pipesClosed.survivorsAfterMs.length > 0).toBe(expected.survivesOurCrash);
       expect(crash.leaderKilled.survivorsAfterMs.length > 0).toBe(expected.orphanAfterLeaderKill);
+    });
+
+    it(`reports a model failure (HTTP 500) as ${expected.modelErrorAs === "text" ? "the answer's text" : "a session/prompt error"}, at once, and goes on`, async () => {
+      const failure = await modelFailure(ctx, 500);
+      if (expected.modelErrorAs === "text") {
+        expect(failure.stopReason).toBe("end_turn");
+        expect(failure.text).not.toBe("");
+      } else {
+        expect(failure.error).toBeDefined();
+      }
+      expect(failure.attempts).toBe(1);
+      expect(failure.ms).toBeLessThan(10_000);
+      expect(failure.recovered).toBe(true);
     });
 
     it("ends a slow turn with stopReason cancelled within 2 s of session/cancel", async () => {
