@@ -17,6 +17,7 @@ import {
   createProbeContext,
   exitAfterStdinClose,
   measureStartup,
+  modelFailure,
   plainTurn,
   quickRestore,
   restoreSession,
@@ -133,7 +134,7 @@ for (const id of agents) {
         );
       }
       log(
-        `  model told cwd: ${tools.modelCwd === tools.sessionCwd ? "the session's" : tools.modelCwd}; rejected write landed: ${tools.rejectedWriteLanded}`,
+        `  model told cwd: ${tools.modelCwd === tools.sessionCwd ? "the session's" : tools.modelCwd}; project instructions sent from the workspace ${tools.instructionsFromWorkspace}, from the process cwd ${tools.instructionsFromProcessCwd}; rejected write landed: ${tools.rejectedWriteLanded}`,
       );
     }
     const exit = await step(report, "exit", () => exitAfterStdinClose(ctx));
@@ -154,6 +155,14 @@ for (const id of agents) {
     const cancel = await step(report, "cancel", () => cancelSlowTurn(ctx));
     if (cancel)
       log(`  session/cancel of a slow turn: ${cancel.stopReason ?? cancel.error} after ${cancel.ms} ms`);
+    for (const status of [500, 429] as const) {
+      const failure = await step(report, `fail${status}`, () => modelFailure(ctx, status));
+      if (failure) {
+        log(
+          `  model answers ${status}: ${failure.error ? `session/prompt error: ${short(failure.error, 140)}` : `${failure.stopReason} with text ${short(failure.text, 100)}`} after ${failure.ms} ms, ${failure.attempts} attempt(s); next prompt answered: ${failure.recovered}`,
+        );
+      }
+    }
     const warnings = await step(report, "warnings", () => startupWarnings(ctx));
     if (warnings) {
       log(

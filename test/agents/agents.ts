@@ -137,7 +137,8 @@ export const AGENT_RECIPES: Record<AgentId, AgentRecipe> = {
         `${JSON.stringify(
           {
             security: { auth: { selectedType: "gemini-api-key" }, folderTrust: { enabled: false } },
-            general: { enableAutoUpdate: false, enableAutoUpdateNotification: false },
+            // maxAttempts 1: a failing model fails the turn at once (default 10 attempts, minutes).
+            general: { enableAutoUpdate: false, enableAutoUpdateNotification: false, maxAttempts: 1 },
             privacy: { usageStatisticsEnabled: false },
             telemetry: { enabled: false },
             model: { name: model },

@@ -527,7 +527,12 @@ export type ToolFigures = {
   };
   /** With the permission rejected: did the file appear anyway? */
   rejectedWriteLanded: boolean;
+  /** Project instructions (AGENTS.md, CLAUDE.md, GEMINI.md) the model was sent: the workspace's, the process cwd's. */
+  instructionsFromWorkspace: boolean;
+  instructionsFromProcessCwd: boolean;
 };
+
+const INSTRUCTION_FILES = ["AGENTS.md", "CLAUDE.md", "GEMINI.md"];
 
 /**
  * Spawns the agent in a neutral cwd (a warm spare), opens the session in the workspace, and asks for
@@ -543,9 +548,17 @@ export async function toolsInSessionCwd(ctx: ProbeContext): Promise<ToolFigures>
     permissions: result.permissions.map((p) => p.toolCall.title ?? "?"),
     options: result.permissions[0]?.options.map((o) => `${o.kind}:${o.optionId}`) ?? [],
   });
+  const marker = (where: string) =>
+    `Project rule from the ${where}: answer as usual (marker ${where.toUpperCase()}-7c1e).`;
+  for (const name of INSTRUCTION_FILES) {
+    fs.writeFileSync(path.join(ctx.workspace, name), `${marker("workspace")}\n`);
+    fs.writeFileSync(path.join(ctx.neutral, name), `${marker("neutral")}\n`);
+  }
   try {
     const session = await agent.newSession(ctx.workspace);
+    const from = ctx.model.calls.length;
     const shell = await agent.prompt(session.sessionId, "run shell: echo probe > shell-probe.txt");
+    const sent = JSON.stringify(ctx.model.calls.slice(from).map((c) => c.body));
     const write = await agent.prompt(
       session.sessionId,
       "write file write-probe.txt with written by the probe",
@@ -558,9 +571,15 @@ export async function toolsInSessionCwd(ctx: ProbeContext): Promise<ToolFigures>
       shell: { text: shell.text, ...permissionsOf(shell), ...landed("shell-probe.txt") },
       write: { text: write.text, ...permissionsOf(write), ...landed("write-probe.txt") },
       rejectedWriteLanded: await rejectedWrite(ctx),
+      instructionsFromWorkspace: sent.includes("WORKSPACE-7c1e"),
+      instructionsFromProcessCwd: sent.includes("NEUTRAL-7c1e"),
     };
   } finally {
     await finish(agent);
+    for (const name of INSTRUCTION_FILES) {
+      fs.rmSync(path.join(ctx.workspace, name), { force: true });
+      fs.rmSync(path.join(ctx.neutral, name), { force: true });
+    }
   }
 }
 
@@ -687,6 +706,54 @@ export async function cancelSlowTurn(ctx: ProbeContext): Promise<CancelFigures> 
     } catch (e) {
       return { stopReason: undefined, ms: undefined, error: String(e).split("\n")[0] };
     }
+  } finally {
+    await finish(agent);
+  }
+}
+
+// ---- model failures -----------------------------------------------------------------------------
+
+export type FailureFigures = {
+  status: number;
+  /** How the turn ended: a stop reason with the agent's text, or a JSON-RPC error on session/prompt. */
+  stopReason: string | undefined;
+  text: string | undefined;
+  error: string | undefined;
+  ms: number;
+  /** How often the agent asked the model (retries; the recipes turn them off). */
+  attempts: number;
+  /** The next prompt in the same session is answered. */
+  recovered: boolean;
+};
+
+/** The model answers HTTP `status` to the turn: what the client sees, and whether the session goes on. */
+export async function modelFailure(ctx: ProbeContext, status: 500 | 429): Promise<FailureFigures> {
+  const { agent } = await startAgent(ctx);
+  try {
+    const session = await agent.newSession(ctx.workspace);
+    const prompt = `fail ${status} now`;
+    const t0 = Date.now();
+    let figures: Omit<FailureFigures, "attempts" | "recovered">;
+    try {
+      const result = await agent.prompt(session.sessionId, prompt, 60_000);
+      figures = {
+        status,
+        stopReason: result.stopReason,
+        text: result.text,
+        error: undefined,
+        ms: Date.now() - t0,
+      };
+    } catch (e) {
+      const error = String(e)
+        .split("\n")[0]
+        ?.replace(/^Error: session\/prompt failed: /, "");
+      figures = { status, stopReason: undefined, text: undefined, error, ms: Date.now() - t0 };
+    }
+    const attempts = ctx.model.calls.filter(
+      (c) => c.userTurns.at(-1) === prompt && c.tools.length > 0,
+    ).length;
+    const after = await agent.prompt(session.sessionId, "Are you still there?");
+    return { ...figures, attempts, recovered: after.text.includes("echo: Are you still there?") };
   } finally {
     await finish(agent);
   }

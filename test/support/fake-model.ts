@@ -328,6 +328,20 @@ function userTurns(conversation: Conversation): string[] {
     .filter(Boolean);
 }
 
+/**
+ * The last text part of the user's own words: the prompt being answered. (An agent may merge a
+ * failed turn's prompt and the next one into one user message; the last part is the new prompt.)
+ */
+function lastUserText(conversation: Conversation): string {
+  for (let i = conversation.turns.length - 1; i >= 0; i--) {
+    const turn = conversation.turns[i] as Turn;
+    if (turn.role !== "user") continue;
+    const parts = turn.texts.map(userWords).filter(Boolean);
+    if (parts.length > 0) return parts.at(-1) as string;
+  }
+  return "";
+}
+
 /** True when a tool result came after the last user words: the agent ran the tool we asked for. */
 function lastToolResult(conversation: Conversation): { id: string; output: string } | undefined {
   for (let i = conversation.turns.length - 1; i >= 0; i--) {
@@ -498,7 +512,7 @@ function decide(conversation: Conversation): Decision {
   if (conversation.wantsJson !== undefined)
     return { reply: { kind: "json", json: jsonFor(conversation.wantsJson) } };
   const turns = userTurns(conversation);
-  const last = turns.at(-1) ?? "";
+  const last = lastUserText(conversation);
   // A side request (title generation and the like) offers no tools: it gets a plain answer at once,
   // so that "slow", "fail" and tool directives act on the agent's turn only.
   if (conversation.tools.length === 0) return { reply: { kind: "text", text: `echo: ${last}` } };
@@ -529,8 +543,11 @@ function decide(conversation: Conversation): Decision {
   const remember = REMEMBER.exec(last);
   if (remember) return { reply: { kind: "text", text: `Got it, I memorized ${remember[1]}.` }, ...given };
   if (RECALL.test(last)) {
+    // Every user text before the question (the question may share its message with earlier prompts).
     const earlier = turns
-      .slice(0, -1)
+      .join("\n")
+      .slice(0, Math.max(0, turns.join("\n").lastIndexOf(last)))
+      .split("\n")
       .map((t) => REMEMBER.exec(t)?.[1])
       .filter(Boolean);
     const number = earlier.at(-1);
