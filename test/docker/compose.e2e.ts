@@ -33,6 +33,11 @@ const BOT_TOKEN = "7000000001:AAH-docker-test-0123456789abcdefghij";
 const WEBHOOK_SECRET = "docker-test-secret_1";
 const PUBLIC_URL = "https://tg-acp.example.test";
 
+/** The last lines the container logged, for a failure message. */
+async function logTail(project: ComposeProject, lines = 40): Promise<string> {
+  return `container log:\n${(await project.logs()).split("\n").slice(-lines).join("\n")}`;
+}
+
 /** How the engine's health probe shows in a container's process list. */
 const HEALTH_PROBE = "bash -c exec 3<>";
 
@@ -55,11 +60,15 @@ async function agentProcesses(containerId: string) {
   );
 }
 
-/** One process's VmRSS, bytes (0 when it is gone). */
-async function processRss(pid: number | undefined): Promise<number> {
-  const status =
-    pid === undefined ? "" : await fs.promises.readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+/** One process's memory, bytes (0 when it is gone): resident, and anonymous (no file pages). */
+async function processMemory(pid: number | undefined): Promise<{ rss: number; anon: number }> {
+  const read = (file: string) =>
+    pid === undefined
+      ? Promise.resolve("")
+      : fs.promises.readFile(`/proc/${pid}/${file}`, "utf8").catch(() => "");
+  const kb = (text: string, field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0) * 1024;
+  return { rss: kb(await read("status"), "VmRSS"), anon: kb(await read("smaps_rollup"), "Anonymous") };
 }
 
 /** AGENT_WARM_SPARES as the image runs it: the config's default (the test's .env leaves it unset). */
@@ -203,10 +212,11 @@ describe("docker-compose up with the real image and compose file", () => {
     await until(async () => (await agentProcesses(id)).length > 0, 60_000, "a warm spare agent process");
     await sleep(2_000); // the spare past initialize, settled
     const idle = await containerRss(id);
+    const own = await processMemory(bot?.pid);
     figure(
       "container RSS idle",
       megabytes(idle.anon),
-      `bot + ${warmSpares()} warm spare (the default); ${megabytes(idle.processes)} as the sum of its processes' RSS; the bot's own process ${megabytes(await processRss(bot?.pid))}`,
+      `bot + ${warmSpares()} warm spare (the default); ${megabytes(idle.processes)} as the sum of its processes' RSS; the bot alone ${megabytes(own.anon)} (RSS ${megabytes(own.rss)})`,
     );
   });
 
@@ -243,7 +253,7 @@ describe("docker-compose up with the real image and compose file", () => {
       megabytes(peak.anon),
       `bot + agent; ${megabytes(peak.processes)} as the sum of its processes' RSS`,
     );
-    expect(answersIn(TOPIC)).toEqual(expected);
+    expect(answersIn(TOPIC), await logTail(project)).toEqual(expected);
     expect(model.calls.some((call) => call.api === AGENT_RECIPES[AGENT.recipe].api)).toBe(true);
     // The topic's workspace, on the volume.
     const workspace = `/data/workspaces/${FIXTURE_CHAT_ID}/${TOPIC}/${FIXTURE_USER_ID}`;
@@ -289,7 +299,7 @@ describe("docker-compose up with the real image and compose file", () => {
     await api
       .until(() => JSON.stringify(answersIn(TOPIC)) === JSON.stringify(expected), 120_000)
       .catch(() => {});
-    expect(answersIn(TOPIC)).toEqual(expected);
+    expect(answersIn(TOPIC), await logTail(project)).toEqual(expected);
   });
 
   it("a read-only /data volume stops start-up with the one-line database error", async () => {
