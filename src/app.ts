@@ -159,6 +159,7 @@ export function createApp(config: Config, deps: AppDeps) {
       });
       server = await listen(http, config.http.host, config.http.port);
       accepting = true;
+      acpClient.warmUp();
 
       // Turns a crash (or the last shutdown) interrupted: tell their topics, with a Retry button.
       await announceInterrupted({ telegram, outbox, logger }, await opened.recoverInterrupted(), (id) =>

@@ -1,10 +1,15 @@
 /**
- * No Docker engine runs here: these tests read Dockerfile, docker-compose.yml and deploy/Caddyfile and
- * check that they agree with the app (port, volume, variable names, health check and webhook paths).
+ * These tests read Dockerfile, docker-compose.yml and deploy/Caddyfile and check that they agree with
+ * the app (port, volume, variable names, health check and webhook paths); the health probe runs for
+ * real against the app. `npm run test:docker` runs the image itself under a Docker engine.
  */
+import { spawn } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { serve } from "@hono/node-server";
 import { type Arg, DockerfileParser, type Instruction, type Property } from "dockerfile-ast";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
@@ -54,6 +59,32 @@ const imageEnv: Record<string, string> = Object.fromEntries(
     .flatMap((env) => env.getProperties())
     .map((p: Property) => [p.getName(), p.getValue() ?? ""]),
 );
+
+/** The HEALTHCHECK's command: `bash -c <script>`; returns the script. */
+const healthProbe = () => {
+  const [healthcheck] = dockerfile.getHEALTHCHECKs();
+  const command = JSON.parse(
+    healthcheck?.getArgumentsContent()?.replace(/^CMD\s+/, "") ?? "null",
+  ) as string[];
+  expect(command.slice(0, 2)).toEqual(["bash", "-c"]);
+  return command[2] ?? "";
+};
+/** The probe's exit code with PORT=`port`, as the engine runs it (async: the server is this process). */
+const runProbe = (script: string, port: number) =>
+  new Promise<number | null>((resolve) => {
+    const probe = spawn("bash", ["-c", script], {
+      env: { PORT: String(port) },
+      stdio: "ignore",
+      timeout: 10_000,
+    });
+    probe.once("exit", (code) => resolve(code));
+  });
+/** A Docker duration ("2s", "500ms", "1m") in seconds. */
+const durationS = (value: string | undefined) => {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value ?? "");
+  if (!match) throw new Error(`not a duration: ${value}`);
+  return Number(match[1]) * { ms: 0.001, s: 1, m: 60 }[match[2] as "ms" | "s" | "m"];
+};
 
 type ComposeService = {
   build?: { context?: string; args?: Record<string, string> };
@@ -146,17 +177,11 @@ describe("Dockerfile", () => {
     expect(imageEnv.HOME?.startsWith("/data/")).toBe(true);
   });
 
-  it("health-checks GET /healthz on the configured port, which the app answers with 200", async () => {
-    const [healthcheck] = keyword(runtime, "HEALTHCHECK");
-    const command = JSON.parse(
-      healthcheck?.getArgumentsContent()?.replace(/^CMD\s+/, "") ?? "null",
-    ) as string[];
-    expect(command.slice(0, 2)).toEqual(["node", "-e"]);
-    const url = /'(http:\/\/127\.0\.0\.1:)' \+ \(process\.env\.PORT \|\| (\d+)\) \+ '(\/\w+)'/.exec(
-      command[2] ?? "",
-    );
-    expect(url).not.toBeNull();
-    const [, , fallbackPort, healthPath] = url as RegExpExecArray;
+  it("health-checks GET /healthz on the configured port: the probe passes on the app's 200 only", async () => {
+    const script = healthProbe();
+    const url = /\/dev\/tcp\/127\.0\.0\.1\/\$\{PORT:-(\d+)\}.*GET (\/\w+) HTTP\/1\.[01]\b/.exec(script);
+    expect(url, script).not.toBeNull();
+    const [, fallbackPort, healthPath = ""] = url as RegExpExecArray;
     const config = containerConfig();
     expect(Number(fallbackPort)).toBe(config.http.port);
     const app = createHttpApp({
@@ -165,8 +190,39 @@ describe("Dockerfile", () => {
       dispatch: async () => {},
       logger: pino({ level: "silent" }),
     });
-    expect((await app.request(healthPath ?? "")).status).toBe(200);
+    expect((await app.request(healthPath)).status).toBe(200);
     expect((await app.request("/no-such-path")).status).toBe(404);
+
+    // The probe itself, with bash as the image runs it: against the app on a real port, against a
+    // server answering 503 and against a port where nothing listens.
+    const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 });
+    await new Promise((resolve) => server.once("listening", resolve));
+    const failing = http.createServer((_req, res) => res.writeHead(503).end("starting"));
+    await new Promise<void>((resolve) => failing.listen(0, "127.0.0.1", resolve));
+    try {
+      const appPort = (server.address() as AddressInfo).port;
+      const failingPort = (failing.address() as AddressInfo).port;
+      expect(await runProbe(script, appPort)).toBe(0);
+      expect(await runProbe(script, failingPort)).not.toBe(0);
+      await new Promise((resolve) => failing.close(resolve));
+      expect(await runProbe(script, failingPort)).not.toBe(0);
+    } finally {
+      server.close();
+      failing.close();
+    }
+  });
+
+  it("probes every few seconds from the start, so the container is healthy within 5 s", () => {
+    const [healthcheck] = dockerfile.getHEALTHCHECKs();
+    const flags = Object.fromEntries(
+      (healthcheck?.getFlags() ?? []).map((flag) => [flag.getName(), flag.getValue() ?? ""]),
+    );
+    // The first probe comes one interval after start, failures count only after the start period;
+    // Debian's engine (20.10) rejects --start-interval.
+    expect(Object.keys(flags)).not.toContain("start-interval");
+    expect(durationS(flags.interval)).toBeLessThanOrEqual(3);
+    expect(durationS(flags.timeout)).toBeLessThanOrEqual(durationS(flags.interval));
+    expect(durationS(flags["start-period"])).toBeGreaterThanOrEqual(10);
   });
 
   it("exposes the port the app listens on, on all interfaces of the container", () => {

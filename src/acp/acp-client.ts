@@ -224,6 +224,9 @@ export function createAcpClient(options: AcpClientOptions) {
     /** Ends the process kept alive for `key`, if any (/new, a setting that needs a new session). */
     release: (key: string) => pool.release(key),
 
+    /** Starts the warm spares (AGENT_WARM_SPARES), once the bot serves. */
+    warmUp: () => pool.warmUp(),
+
     /** Ends the spares and kept-alive processes and starts no more (shutdown). */
     close: () => pool.close(),
   };

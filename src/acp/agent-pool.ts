@@ -160,9 +160,12 @@ export function createAgentPool(options: AgentPoolOptions) {
     end(entry.started);
   }
 
-  refill();
-
   return {
+    /** Starts keeping the spares (after start-up, so they do not compete with it). */
+    warmUp(): void {
+      refill();
+    },
+
     /**
      * An initialized agent for a turn in `cwd`: a ready spare (or one about to be ready), else a new
      * process spawned in `cwd`. Call {@link done} when the turn no longer uses it.

@@ -46,6 +46,11 @@ export function openDatabase(filePath: string): OpenDatabase {
     return { db, sqlite, close: () => sqlite.close() };
   } catch (err) {
     sqlite.close();
-    throw new DatabaseOpenError(`DATABASE_PATH ${filePath} cannot be migrated: ${(err as Error).message}`);
+    // Drizzle wraps the cause in "Failed to run the query '<SQL>'": name the cause (disk full...).
+    let cause = err as Error;
+    while (cause.cause instanceof Error) cause = cause.cause;
+    throw new DatabaseOpenError(
+      `DATABASE_PATH ${filePath} cannot be migrated: ${cause.message.replace(/\s+/g, " ").trim()}`,
+    );
   }
 }

@@ -1,0 +1,3 @@
+import { describeAgent } from "./suite.js";
+
+describeAgent("claude-agent-acp");

@@ -1,0 +1,88 @@
+/**
+ * scripts/build-if-stale.mjs (npm start's prestart), on a one-file project of its own: it compiles when
+ * there is no build, when a source or a tsconfig changed, when a file was added or removed, and when
+ * the last build had errors; otherwise it starts no compiler.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { makeTempDir } from "./support/temp-dir.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+let temp: ReturnType<typeof makeTempDir>;
+const file = (name: string) => path.join(temp.dir, name);
+const write = (name: string, text: string) => {
+  fs.mkdirSync(path.dirname(file(name)), { recursive: true });
+  fs.writeFileSync(file(name), text);
+};
+/** Runs the script; true when it ran tsc (the build info was written again). */
+const prestart = () => {
+  const before = fs.statSync(file("dist/.tsbuildinfo"), { throwIfNoEntry: false })?.mtimeMs;
+  const result = spawnSync(process.execPath, [file("scripts/build-if-stale.mjs")], { encoding: "utf8" });
+  const after = fs.statSync(file("dist/.tsbuildinfo"), { throwIfNoEntry: false })?.mtimeMs;
+  return { code: result.status, output: result.stdout + result.stderr, compiled: after !== before };
+};
+/** Sets a file's times `secondsAgo` in the past, so that "changed since the build" is unambiguous. */
+const age = (name: string, secondsAgo: number) => {
+  const when = new Date(Date.now() - secondsAgo * 1000);
+  fs.utimesSync(file(name), when, when);
+};
+
+beforeEach(() => {
+  temp = makeTempDir();
+  fs.mkdirSync(file("scripts"));
+  fs.copyFileSync(path.join(ROOT, "scripts/build-if-stale.mjs"), file("scripts/build-if-stale.mjs"));
+  fs.mkdirSync(file("node_modules"));
+  fs.symlinkSync(path.join(ROOT, "node_modules/typescript"), file("node_modules/typescript"));
+  write(
+    "tsconfig.json",
+    JSON.stringify({ compilerOptions: { module: "NodeNext", target: "ES2022", strict: true, types: [] } }),
+  );
+  write(
+    "tsconfig.build.json",
+    JSON.stringify({
+      extends: "./tsconfig.json",
+      compilerOptions: { rootDir: "src", outDir: "dist", tsBuildInfoFile: "dist/.tsbuildinfo" },
+      include: ["src"],
+    }),
+  );
+  write("src/a.ts", "export const a: number = 1;\n");
+});
+afterEach(() => temp.cleanup());
+
+// Each compile starts tsc (~1 s idle, far more on a loaded machine).
+describe("build-if-stale", { timeout: 120_000 }, () => {
+  it("compiles when there is no build, then not again while nothing changed", () => {
+    expect(prestart()).toMatchObject({ code: 0, compiled: true });
+    expect(fs.existsSync(file("dist/a.js"))).toBe(true);
+    expect(prestart()).toMatchObject({ code: 0, compiled: false });
+  });
+
+  it("compiles when a source, a directory of sources or a tsconfig changed since the build", () => {
+    for (const name of ["src/a.ts", "src", "tsconfig.json"]) age(name, 60);
+    prestart();
+    write("src/a.ts", "export const a: number = 2;\n");
+    expect(prestart()).toMatchObject({ code: 0, compiled: true });
+    expect(fs.readFileSync(file("dist/a.js"), "utf8")).toContain("= 2");
+
+    write("src/lib/b.ts", "export const b = 1;\n");
+    expect(prestart()).toMatchObject({ code: 0, compiled: true });
+    expect(fs.existsSync(file("dist/lib/b.js"))).toBe(true);
+
+    fs.writeFileSync(file("tsconfig.json"), fs.readFileSync(file("tsconfig.json")));
+    expect(prestart().compiled).toBe(true);
+  });
+
+  it("compiles again after a build with errors, and fails as tsc does", () => {
+    write("src/a.ts", "export const a: number = 'one';\n");
+    const first = prestart();
+    expect(first.code).not.toBe(0);
+    expect(first.output).toContain("TS2322");
+    const second = prestart();
+    expect(second.code).not.toBe(0);
+    expect(second.output).toContain("TS2322");
+  });
+});
