@@ -269,6 +269,8 @@ export type ReplayFigures = {
   commandMessages: string[];
   /** The answer to "What number did I ask you to remember?" afterwards. */
   recallText: string | undefined;
+  /** The model id the fake model saw on that recall turn (is a switched model kept?). */
+  recallModel: string | undefined;
 };
 
 export type RestoreFigures = {
@@ -319,10 +321,13 @@ async function restoreWith(
           ) ?? [],
       )
       .slice(0, 10);
-    const recallText = error
-      ? undefined
-      : (await agent.prompt(sessionId, "What number did I ask you to remember?")).text;
+    const question = "What number did I ask you to remember?";
+    const recallText = error ? undefined : (await agent.prompt(sessionId, question)).text;
+    const recallModel = ctx.model
+      .completions()
+      .findLast((c) => c.tools.length > 0 && c.userTurns.at(-1)?.endsWith(question))?.model;
     return {
+      recallModel,
       setupMs: error ? undefined : setupMs,
       ...(error ? { error } : {}),
       kinds,
@@ -643,17 +648,30 @@ export async function exitAfterStdinClose(ctx: ProbeContext, limitMs = 10_000): 
 
 export type CrashFigures = {
   /** Our side went away (all pipes closed, as when the bot is SIGKILLed) during a slow model call. */
-  pipesClosed: { leaderExitMs: number | undefined; survivorsAfterMs: string[]; waitedMs: number };
+  pipesClosed: {
+    leaderExitMs: number | undefined;
+    survivorsAfterMs: string[];
+    waitedMs: number;
+    /** When some survived: how long after the pipes closed the last of them was gone (undefined: still alive). */
+    goneAfterMs?: number | undefined;
+  };
   /** The agent's own process was SIGKILLed during a slow model call. */
   leaderKilled: { survivorsAfterMs: string[]; waitedMs: number };
 };
 
-/** What is left after our side dies mid-turn, and after the agent's leader process is SIGKILLed. */
-export async function crashMidTurn(ctx: ProbeContext, waitMs = 10_000): Promise<CrashFigures> {
+/**
+ * What is left after our side dies mid-turn (waitMs later, and, if anything is, whether it is gone
+ * within `followMs` more), and after the agent's leader process is SIGKILLed.
+ */
+export async function crashMidTurn(ctx: ProbeContext, waitMs = 10_000, followMs = 0): Promise<CrashFigures> {
   const slowTurn = async (agent: AcpAgent) => {
     const session = await agent.newSession(ctx.workspace);
+    const from = Date.now();
     void agent.prompt(session.sessionId, "slow 30000 then answer").catch(() => {});
-    await ctx.model.waitForCall((c) => c.userTurns.at(-1) === "slow 30000 then answer", 30_000);
+    await ctx.model.waitForCall(
+      (c) => c.at >= from && c.userTurns.at(-1) === "slow 30000 then answer",
+      30_000,
+    );
     await sleep(500);
   };
 
@@ -666,11 +684,16 @@ export async function crashMidTurn(ctx: ProbeContext, waitMs = 10_000): Promise<
   first.agent.child.stderr?.destroy();
   const exit = await first.agent.waitExit(waitMs);
   await sleep(Math.max(0, waitMs - (Date.now() - t0)));
-  const pipesClosed = {
+  const left = survivors(first.agent.seenProcesses());
+  const pipesClosed: CrashFigures["pipesClosed"] = {
     leaderExitMs: exit ? exit.at - t0 : undefined,
-    survivorsAfterMs: survivors(first.agent.seenProcesses()).map(label),
+    survivorsAfterMs: left.map(label),
     waitedMs: waitMs,
   };
+  if (left.length > 0 && followMs > 0) {
+    const gone = await waitGone(left, followMs);
+    pipesClosed.goneAfterMs = gone === undefined ? undefined : Date.now() - t0;
+  }
   reap([...tree1, ...first.agent.seenProcesses()]);
   await first.agent.dispose(500);
 
