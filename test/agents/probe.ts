@@ -277,8 +277,10 @@ export type RestoreFigures = {
   sessionId: string;
   number: number;
   rememberText: string;
-  /** The model switch made before the restart (set_config_option), if the agent has a model option. */
+  /** The model switch made before the restart (set_config_option, or legacy session/set_model). */
   switchedModel: string | undefined;
+  /** The model id the fake model saw on the turn after the switch (compare with each recallModel). */
+  modelBeforeRestart: string | undefined;
   /** The first process was ended with SIGTERM to its group right after its last turn's response. */
   sigterm: { goneMs: number | undefined; exit: { code: number | null; signal: string | null } | undefined };
   /** Whether the restore waited for the next minute (Gemini, see {@link restoreIsSafeAfter}). */
@@ -356,19 +358,31 @@ export async function restoreSession(ctx: ProbeContext, number = 4321): Promise<
   const session = await first.agent.newSession(ctx.workspace);
   const sessionId = session.sessionId;
   let switchedModel: string | undefined;
+  let modelBeforeRestart: string | undefined;
   let rememberText: string;
   let sigterm: RestoreFigures["sigterm"];
   try {
     rememberText = (await first.agent.prompt(sessionId, `Remember this number: ${number}`)).text;
     const option = modelOption(session.configOptions);
+    const legacy = (session as { models?: LegacyModels }).models;
     const other = option
-      ? optionValues(option).find((v) => v !== option.currentValue && v !== "default")
-      : undefined;
+      ? optionValues(option).findLast((v) => v !== option.currentValue && v !== "default")
+      : legacy?.availableModels
+          .map((m) => m.modelId)
+          .findLast((m) => m !== legacy.currentModelId && m !== "auto");
     if (option && other) {
       await first.agent.call("session/set_config_option", { sessionId, configId: option.id, value: other });
       switchedModel = other;
+    } else if (legacy && other) {
+      await first.agent.call("session/set_model", { sessionId, modelId: other });
+      switchedModel = other;
     }
     await first.agent.prompt(sessionId, "One more turn before the restart.");
+    modelBeforeRestart = ctx.model
+      .completions()
+      .findLast(
+        (c) => c.tools.length > 0 && c.userTurns.at(-1) === "One more turn before the restart.",
+      )?.model;
     const tree = first.agent.seenProcesses();
     first.agent.closeStdin();
     first.agent.signalGroup("SIGTERM");
@@ -386,7 +400,17 @@ export async function restoreSession(ctx: ProbeContext, number = 4321): Promise<
   const restore = { method, ...(await restoreWith(ctx, method, sessionId)) } as RestoreFigures["restore"];
   const load =
     method === "resume" && caps.loadSession ? await restoreWith(ctx, "load", sessionId) : undefined;
-  return { sessionId, number, rememberText, switchedModel, sigterm, waitedMs, restore, load };
+  return {
+    sessionId,
+    number,
+    rememberText,
+    switchedModel,
+    modelBeforeRestart,
+    sigterm,
+    waitedMs,
+    restore,
+    load,
+  };
 }
 
 export type QuickRestoreFigures = {
@@ -471,7 +495,8 @@ export async function switchModel(
     const candidates = figures.available.filter(
       (m) => m !== figures.current && m !== "default" && m !== "auto",
     );
-    const target = pick ? pick(candidates, figures.current) : candidates[0];
+    // The last one: the first may be what "default" stands for (Claude: default = opus).
+    const target = pick ? pick(candidates, figures.current) : candidates.at(-1);
     if (!target) return figures;
     figures.switchedTo = target;
     try {

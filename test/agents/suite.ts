@@ -25,6 +25,8 @@ export type AgentExpectations = {
   restore: "resume" | "load";
   /** Model selection: a `model` config option + session/set_config_option, or legacy `models` + session/set_model. */
   models: "config" | "legacy";
+  /** A model switched before the restart is still used after session/resume|load (else: the configured default). */
+  keepsModelAcrossRestore: boolean;
   /** session/load replays Claude Code's transcript of its internal /model command (`<command-name>` ...). */
   replaysCommandMessages: boolean;
   /** session/load's replay may still arrive after its response ("sometimes": a race), or never does. */
@@ -52,6 +54,7 @@ export const EXPECTED: Record<AgentId, AgentExpectations> = {
   "codex-acp": {
     restore: "resume",
     models: "config",
+    keepsModelAcrossRestore: false,
     replaysCommandMessages: false,
     replaysAfterResponse: "never",
     quickRestoreFails: false,
@@ -65,6 +68,7 @@ export const EXPECTED: Record<AgentId, AgentExpectations> = {
   "claude-agent-acp": {
     restore: "resume",
     models: "config",
+    keepsModelAcrossRestore: true,
     replaysCommandMessages: false,
     replaysAfterResponse: "never",
     quickRestoreFails: false,
@@ -78,10 +82,11 @@ export const EXPECTED: Record<AgentId, AgentExpectations> = {
   gemini: {
     restore: "load",
     models: "legacy",
+    keepsModelAcrossRestore: false,
     replaysCommandMessages: false,
     replaysAfterResponse: "sometimes",
     quickRestoreFails: true,
-    treeGoneAfterStdinCloseMs: 3000,
+    treeGoneAfterStdinCloseMs: 5000,
     survivesOurCrash: "sometimes",
     orphanAfterLeaderKill: true,
     unknownModelWarning: false,
@@ -91,6 +96,7 @@ export const EXPECTED: Record<AgentId, AgentExpectations> = {
   "zed-codex-acp": {
     restore: "resume",
     models: "config",
+    keepsModelAcrossRestore: false,
     replaysCommandMessages: false,
     replaysAfterResponse: "never",
     quickRestoreFails: false,
@@ -137,6 +143,10 @@ export function describeAgent(id: AgentId): void {
       expect(restored.restore.method).toBe(expected.restore);
       expect(restored.restore.error).toBeUndefined();
       expect(restored.restore.recallText).toContain("You asked me to remember 4321.");
+      expect(restored.switchedModel).toBeDefined();
+      const restoredModel = restored.restore.recallModel;
+      if (expected.keepsModelAcrossRestore) expect(restoredModel).toBe(restored.modelBeforeRestart);
+      else expect(restoredModel).not.toBe(restored.modelBeforeRestart);
       const load = restored.load ?? restored.restore;
       expect(load.recallText).toContain("You asked me to remember 4321.");
       if (expected.restore === "load" || restored.load) {
