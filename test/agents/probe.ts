@@ -770,8 +770,9 @@ export type FailureFigures = {
   ms: number;
   /** How often the agent asked the model (retries; the recipes turn them off). */
   attempts: number;
-  /** The next prompt in the same session is answered. */
+  /** The next prompt in the same session is answered (within 60 s). */
   recovered: boolean;
+  recoverError?: string;
 };
 
 /** The model answers HTTP `status` to the turn: what the client sees, and whether the session goes on. */
@@ -798,10 +799,14 @@ export async function modelFailure(ctx: ProbeContext, status: 500 | 429): Promis
       figures = { status, stopReason: undefined, text: undefined, error, ms: Date.now() - t0 };
     }
     const attempts = ctx.model.calls.filter(
-      (c) => c.userTurns.at(-1) === prompt && c.tools.length > 0,
+      (c) => c.at >= t0 && c.userTurns.at(-1) === prompt && c.tools.length > 0,
     ).length;
-    const after = await agent.prompt(session.sessionId, "Are you still there?");
-    return { ...figures, attempts, recovered: after.text.includes("echo: Are you still there?") };
+    try {
+      const after = await agent.prompt(session.sessionId, "Are you still there?", 60_000);
+      return { ...figures, attempts, recovered: after.text.includes("echo: Are you still there?") };
+    } catch (e) {
+      return { ...figures, attempts, recovered: false, recoverError: String(e).split("\n")[0] };
+    }
   } finally {
     await finish(agent);
   }
