@@ -109,7 +109,7 @@ for (const id of agents) {
       ] as const) {
         if (!r) continue;
         log(
-          `  ${name}${restore.switchedModel ? ` (after a switch to ${restore.switchedModel})` : ""}: ${r.error ?? `${r.setupMs} ms`}; recall: ${short(r.recallText, 60)}; updates ${short(r.kinds)}; ${r.replayedAfterResponse} transcript updates after the response; command messages replayed: ${short(r.commandMessages, 300)}`,
+          `  ${name}${restore.switchedModel ? ` (after a switch to ${restore.switchedModel})` : ""}: ${r.error ?? `${r.setupMs} ms`}; recall: ${short(r.recallText, 60)} (model ${r.recallModel}); updates ${short(r.kinds)}; ${r.replayedAfterResponse} transcript updates after the response; command messages replayed: ${short(r.commandMessages, 300)}`,
         );
       }
     }
@@ -143,10 +143,10 @@ for (const id of agents) {
         `  stdin closed after a turn: leader exited ${exit.leaderExitMs ?? ">10000"} ms, tree gone ${exit.treeGoneMs ?? ">10000"} ms${exit.afterSigtermMs !== undefined ? `, then SIGTERM: ${exit.afterSigtermMs} ms` : ""}; tree: ${exit.tree.join(" | ")}`,
       );
     }
-    const crash = await step(report, "crash", () => crashMidTurn(ctx));
+    const crash = await step(report, "crash", () => crashMidTurn(ctx, 10_000, 30_000));
     if (crash) {
       log(
-        `  our side gone mid-turn (pipes closed): leader exited ${crash.pipesClosed.leaderExitMs ?? `>${crash.pipesClosed.waitedMs}`} ms; alive after ${crash.pipesClosed.waitedMs} ms: ${crash.pipesClosed.survivorsAfterMs.join(" | ") || "none"}`,
+        `  our side gone mid-turn (pipes closed): leader exited ${crash.pipesClosed.leaderExitMs ?? `>${crash.pipesClosed.waitedMs}`} ms; alive after ${crash.pipesClosed.waitedMs} ms: ${crash.pipesClosed.survivorsAfterMs.join(" | ") || "none"}${crash.pipesClosed.survivorsAfterMs.length > 0 ? `; all gone after ${crash.pipesClosed.goneAfterMs ?? ">40000"} ms` : ""}`,
       );
       log(
         `  leader SIGKILLed mid-turn: alive after ${crash.leaderKilled.waitedMs} ms: ${crash.leaderKilled.survivorsAfterMs.join(" | ") || "none"}`,

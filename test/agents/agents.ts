@@ -101,19 +101,21 @@ export const AGENT_RECIPES: Record<AgentId, AgentRecipe> = {
     pkg: AGENT_PACKAGES["claude-agent-acp"],
     args: [],
     api: "anthropic",
-    defaultModel: "claude-sonnet-4-5",
+    // "default": no model in settings.json or ANTHROPIC_MODEL, as for most users; either one would
+    // also override the session's model on every session/resume and load.
+    defaultModel: "default",
     configure(home, modelUrl, model) {
       const configDir = path.join(home, ".claude");
+      const chosen = model === "default" ? {} : { model };
       write(
         path.join(configDir, "settings.json"),
-        `${JSON.stringify({ model, permissions: { defaultMode: "default" }, env: {} }, null, 2)}\n`,
+        `${JSON.stringify({ ...chosen, permissions: { defaultMode: "default" } }, null, 2)}\n`,
       );
       return {
         CLAUDE_CONFIG_DIR: configDir,
         ANTHROPIC_BASE_URL: modelUrl,
         ANTHROPIC_API_KEY: FAKE_API_KEY,
-        ANTHROPIC_MODEL: model,
-        ANTHROPIC_SMALL_FAST_MODEL: model,
+        ...(model === "default" ? {} : { ANTHROPIC_MODEL: model }),
         // Claude Code refuses to run as root without it.
         IS_SANDBOX: "1",
         CLAUDE_CODE_MAX_RETRIES: "0",

@@ -269,14 +269,18 @@ export type ReplayFigures = {
   commandMessages: string[];
   /** The answer to "What number did I ask you to remember?" afterwards. */
   recallText: string | undefined;
+  /** The model id the fake model saw on that recall turn (is a switched model kept?). */
+  recallModel: string | undefined;
 };
 
 export type RestoreFigures = {
   sessionId: string;
   number: number;
   rememberText: string;
-  /** The model switch made before the restart (set_config_option), if the agent has a model option. */
+  /** The model switch made before the restart (set_config_option, or legacy session/set_model). */
   switchedModel: string | undefined;
+  /** The model id the fake model saw on the turn after the switch (compare with each recallModel). */
+  modelBeforeRestart: string | undefined;
   /** The first process was ended with SIGTERM to its group right after its last turn's response. */
   sigterm: { goneMs: number | undefined; exit: { code: number | null; signal: string | null } | undefined };
   /** Whether the restore waited for the next minute (Gemini, see {@link restoreIsSafeAfter}). */
@@ -319,10 +323,13 @@ async function restoreWith(
           ) ?? [],
       )
       .slice(0, 10);
-    const recallText = error
-      ? undefined
-      : (await agent.prompt(sessionId, "What number did I ask you to remember?")).text;
+    const question = "What number did I ask you to remember?";
+    const recallText = error ? undefined : (await agent.prompt(sessionId, question)).text;
+    const recallModel = ctx.model
+      .completions()
+      .findLast((c) => c.tools.length > 0 && c.userTurns.at(-1)?.endsWith(question))?.model;
     return {
+      recallModel,
       setupMs: error ? undefined : setupMs,
       ...(error ? { error } : {}),
       kinds,
@@ -351,19 +358,31 @@ export async function restoreSession(ctx: ProbeContext, number = 4321): Promise<
   const session = await first.agent.newSession(ctx.workspace);
   const sessionId = session.sessionId;
   let switchedModel: string | undefined;
+  let modelBeforeRestart: string | undefined;
   let rememberText: string;
   let sigterm: RestoreFigures["sigterm"];
   try {
     rememberText = (await first.agent.prompt(sessionId, `Remember this number: ${number}`)).text;
     const option = modelOption(session.configOptions);
+    const legacy = (session as { models?: LegacyModels }).models;
     const other = option
-      ? optionValues(option).find((v) => v !== option.currentValue && v !== "default")
-      : undefined;
+      ? optionValues(option).findLast((v) => v !== option.currentValue && v !== "default")
+      : legacy?.availableModels
+          .map((m) => m.modelId)
+          .findLast((m) => m !== legacy.currentModelId && m !== "auto");
     if (option && other) {
       await first.agent.call("session/set_config_option", { sessionId, configId: option.id, value: other });
       switchedModel = other;
+    } else if (legacy && other) {
+      await first.agent.call("session/set_model", { sessionId, modelId: other });
+      switchedModel = other;
     }
     await first.agent.prompt(sessionId, "One more turn before the restart.");
+    modelBeforeRestart = ctx.model
+      .completions()
+      .findLast(
+        (c) => c.tools.length > 0 && c.userTurns.at(-1) === "One more turn before the restart.",
+      )?.model;
     const tree = first.agent.seenProcesses();
     first.agent.closeStdin();
     first.agent.signalGroup("SIGTERM");
@@ -381,7 +400,17 @@ export async function restoreSession(ctx: ProbeContext, number = 4321): Promise<
   const restore = { method, ...(await restoreWith(ctx, method, sessionId)) } as RestoreFigures["restore"];
   const load =
     method === "resume" && caps.loadSession ? await restoreWith(ctx, "load", sessionId) : undefined;
-  return { sessionId, number, rememberText, switchedModel, sigterm, waitedMs, restore, load };
+  return {
+    sessionId,
+    number,
+    rememberText,
+    switchedModel,
+    modelBeforeRestart,
+    sigterm,
+    waitedMs,
+    restore,
+    load,
+  };
 }
 
 export type QuickRestoreFigures = {
@@ -466,7 +495,8 @@ export async function switchModel(
     const candidates = figures.available.filter(
       (m) => m !== figures.current && m !== "default" && m !== "auto",
     );
-    const target = pick ? pick(candidates, figures.current) : candidates[0];
+    // The last one: the first may be what "default" stands for (Claude: default = opus).
+    const target = pick ? pick(candidates, figures.current) : candidates.at(-1);
     if (!target) return figures;
     figures.switchedTo = target;
     try {
@@ -643,17 +673,30 @@ export async function exitAfterStdinClose(ctx: ProbeContext, limitMs = 10_000): 
 
 export type CrashFigures = {
   /** Our side went away (all pipes closed, as when the bot is SIGKILLed) during a slow model call. */
-  pipesClosed: { leaderExitMs: number | undefined; survivorsAfterMs: string[]; waitedMs: number };
+  pipesClosed: {
+    leaderExitMs: number | undefined;
+    survivorsAfterMs: string[];
+    waitedMs: number;
+    /** When some survived: how long after the pipes closed the last of them was gone (undefined: still alive). */
+    goneAfterMs?: number | undefined;
+  };
   /** The agent's own process was SIGKILLed during a slow model call. */
   leaderKilled: { survivorsAfterMs: string[]; waitedMs: number };
 };
 
-/** What is left after our side dies mid-turn, and after the agent's leader process is SIGKILLed. */
-export async function crashMidTurn(ctx: ProbeContext, waitMs = 10_000): Promise<CrashFigures> {
+/**
+ * What is left after our side dies mid-turn (waitMs later, and, if anything is, whether it is gone
+ * within `followMs` more), and after the agent's leader process is SIGKILLed.
+ */
+export async function crashMidTurn(ctx: ProbeContext, waitMs = 10_000, followMs = 0): Promise<CrashFigures> {
   const slowTurn = async (agent: AcpAgent) => {
     const session = await agent.newSession(ctx.workspace);
+    const from = Date.now();
     void agent.prompt(session.sessionId, "slow 30000 then answer").catch(() => {});
-    await ctx.model.waitForCall((c) => c.userTurns.at(-1) === "slow 30000 then answer", 30_000);
+    await ctx.model.waitForCall(
+      (c) => c.at >= from && c.userTurns.at(-1) === "slow 30000 then answer",
+      30_000,
+    );
     await sleep(500);
   };
 
@@ -666,11 +709,16 @@ export async function crashMidTurn(ctx: ProbeContext, waitMs = 10_000): Promise<
   first.agent.child.stderr?.destroy();
   const exit = await first.agent.waitExit(waitMs);
   await sleep(Math.max(0, waitMs - (Date.now() - t0)));
-  const pipesClosed = {
+  const left = survivors(first.agent.seenProcesses());
+  const pipesClosed: CrashFigures["pipesClosed"] = {
     leaderExitMs: exit ? exit.at - t0 : undefined,
-    survivorsAfterMs: survivors(first.agent.seenProcesses()).map(label),
+    survivorsAfterMs: left.map(label),
     waitedMs: waitMs,
   };
+  if (left.length > 0 && followMs > 0) {
+    const gone = await waitGone(left, followMs);
+    pipesClosed.goneAfterMs = gone === undefined ? undefined : Date.now() - t0;
+  }
   reap([...tree1, ...first.agent.seenProcesses()]);
   await first.agent.dispose(500);
 
@@ -722,8 +770,9 @@ export type FailureFigures = {
   ms: number;
   /** How often the agent asked the model (retries; the recipes turn them off). */
   attempts: number;
-  /** The next prompt in the same session is answered. */
+  /** The next prompt in the same session is answered (within 60 s). */
   recovered: boolean;
+  recoverError?: string;
 };
 
 /** The model answers HTTP `status` to the turn: what the client sees, and whether the session goes on. */
@@ -750,10 +799,14 @@ export async function modelFailure(ctx: ProbeContext, status: 500 | 429): Promis
       figures = { status, stopReason: undefined, text: undefined, error, ms: Date.now() - t0 };
     }
     const attempts = ctx.model.calls.filter(
-      (c) => c.userTurns.at(-1) === prompt && c.tools.length > 0,
+      (c) => c.at >= t0 && c.userTurns.at(-1) === prompt && c.tools.length > 0,
     ).length;
-    const after = await agent.prompt(session.sessionId, "Are you still there?");
-    return { ...figures, attempts, recovered: after.text.includes("echo: Are you still there?") };
+    try {
+      const after = await agent.prompt(session.sessionId, "Are you still there?", 60_000);
+      return { ...figures, attempts, recovered: after.text.includes("echo: Are you still there?") };
+    } catch (e) {
+      return { ...figures, attempts, recovered: false, recoverError: String(e).split("\n")[0] };
+    }
   } finally {
     await finish(agent);
   }

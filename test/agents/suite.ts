@@ -25,6 +25,8 @@ export type AgentExpectations = {
   restore: "resume" | "load";
   /** Model selection: a `model` config option + session/set_config_option, or legacy `models` + session/set_model. */
   models: "config" | "legacy";
+  /** A model switched before the restart is still used after session/resume|load (else: the configured default). */
+  keepsModelAcrossRestore: boolean;
   /** session/load replays Claude Code's transcript of its internal /model command (`<command-name>` ...). */
   replaysCommandMessages: boolean;
   /** session/load's replay may still arrive after its response ("sometimes": a race), or never does. */
@@ -33,8 +35,11 @@ export type AgentExpectations = {
   quickRestoreFails: boolean;
   /** After stdin closes, the whole process tree is gone within this long (ms), or "never" (in 10 s). */
   treeGoneAfterStdinCloseMs: number | "never";
-  /** Processes of the agent are still alive 10 s after our side died mid-turn (all pipes closed). */
-  survivesOurCrash: boolean;
+  /**
+   * Processes of the agent are still alive 10 s after our side died mid-turn (all pipes closed):
+   * never, sometimes (then gone within 40 s: the in-flight model call is 30 s), or always.
+   */
+  survivesOurCrash: "never" | "sometimes" | "always";
   /** A child process outlives a SIGKILL of the agent's own process (so end the group, not the pid). */
   orphanAfterLeaderKill: boolean;
   /** With a model id it does not know, the first chunk of a turn is a warning... */
@@ -43,60 +48,71 @@ export type AgentExpectations = {
   noticesForWarnings: boolean;
   /** A model HTTP error ends the turn as "text" (stopReason end_turn, the error as answer text) or "error" (JSON-RPC error). */
   modelErrorAs: "text" | "error";
+  /** The next prompt after a model error is answered: always, or only usually (not asserted). */
+  recoversAfterModelError: "always" | "usually";
 };
 
 export const EXPECTED: Record<AgentId, AgentExpectations> = {
   "codex-acp": {
     restore: "resume",
     models: "config",
+    keepsModelAcrossRestore: false,
     replaysCommandMessages: false,
     replaysAfterResponse: "never",
     quickRestoreFails: false,
     treeGoneAfterStdinCloseMs: 6000,
-    survivesOurCrash: false,
+    survivesOurCrash: "never",
     orphanAfterLeaderKill: false,
     unknownModelWarning: true,
     noticesForWarnings: true,
     modelErrorAs: "text",
+    recoversAfterModelError: "always",
   },
   "claude-agent-acp": {
     restore: "resume",
     models: "config",
+    keepsModelAcrossRestore: true,
     replaysCommandMessages: false,
     replaysAfterResponse: "never",
     quickRestoreFails: false,
     treeGoneAfterStdinCloseMs: 4000,
-    survivesOurCrash: false,
+    survivesOurCrash: "never",
     orphanAfterLeaderKill: true,
     unknownModelWarning: false,
     noticesForWarnings: false,
     modelErrorAs: "error",
+    recoversAfterModelError: "always",
   },
   gemini: {
     restore: "load",
     models: "legacy",
+    keepsModelAcrossRestore: false,
     replaysCommandMessages: false,
     replaysAfterResponse: "sometimes",
     quickRestoreFails: true,
-    treeGoneAfterStdinCloseMs: 3000,
-    survivesOurCrash: false,
+    treeGoneAfterStdinCloseMs: 5000,
+    survivesOurCrash: "sometimes",
     orphanAfterLeaderKill: true,
     unknownModelWarning: false,
     noticesForWarnings: false,
     modelErrorAs: "error",
+    recoversAfterModelError: "always",
   },
   "zed-codex-acp": {
     restore: "resume",
     models: "config",
+    keepsModelAcrossRestore: false,
     replaysCommandMessages: false,
     replaysAfterResponse: "never",
     quickRestoreFails: false,
     treeGoneAfterStdinCloseMs: "never",
-    survivesOurCrash: true,
+    survivesOurCrash: "always",
     orphanAfterLeaderKill: true,
     unknownModelWarning: true,
     noticesForWarnings: false,
     modelErrorAs: "error",
+    // Once in five runs the prompt after the error got no answer within 120 s.
+    recoversAfterModelError: "usually",
   },
 };
 
@@ -134,6 +150,10 @@ export function describeAgent(id: AgentId): void {
       expect(restored.restore.method).toBe(expected.restore);
       expect(restored.restore.error).toBeUndefined();
       expect(restored.restore.recallText).toContain("You asked me to remember 4321.");
+      expect(restored.switchedModel).toBeDefined();
+      const restoredModel = restored.restore.recallModel;
+      if (expected.keepsModelAcrossRestore) expect(restoredModel).toBe(restored.modelBeforeRestart);
+      else expect(restoredModel).not.toBe(restored.modelBeforeRestart);
       const load = restored.load ?? restored.restore;
       expect(load.recallText).toContain("You asked me to remember 4321.");
       if (expected.restore === "load" || restored.load) {
@@ -192,10 +212,19 @@ export function describeAgent(id: AgentId): void {
       },
     );
 
-    it(`${expected.survivesOurCrash ? "outlives" : "does not outlive"} our side dying mid-turn; ${expected.orphanAfterLeaderKill ? "leaves a child" : "leaves nothing"} when only its own pid is SIGKILLed`, async () => {
-      const crash = await crashMidTurn(ctx, 10_000);
-      expect(crash.pipesClosed.survivorsAfterMs.length > 0).toBe(expected.survivesOurCrash);
-      expect(crash.leaderKilled.survivorsAfterMs.length > 0).toBe(expected.orphanAfterLeaderKill);
+    const crashed = { never: "does not outlive", sometimes: "may outlive (< 40 s)", always: "outlives" }[
+      expected.survivesOurCrash
+    ];
+    it(`${crashed} our side dying mid-turn; ${expected.orphanAfterLeaderKill ? "leaves a child" : "leaves nothing"} when only its own pid is SIGKILLed`, async () => {
+      const crash = await crashMidTurn(ctx, 10_000, expected.survivesOurCrash === "sometimes" ? 30_000 : 0);
+      // The lists name the processes, so a failure says which one outlived what.
+      if (expected.survivesOurCrash === "always") expect(crash.pipesClosed.survivorsAfterMs).not.toEqual([]);
+      if (expected.survivesOurCrash === "never") expect(crash.pipesClosed.survivorsAfterMs).toEqual([]);
+      if (expected.survivesOurCrash === "sometimes" && crash.pipesClosed.survivorsAfterMs.length > 0) {
+        expect(crash.pipesClosed.goneAfterMs).toBeDefined();
+      }
+      if (expected.orphanAfterLeaderKill) expect(crash.leaderKilled.survivorsAfterMs).not.toEqual([]);
+      else expect(crash.leaderKilled.survivorsAfterMs).toEqual([]);
     });
 
     it(`reports a model failure (HTTP 500) as ${expected.modelErrorAs === "text" ? "the answer's text" : "a session/prompt error"}, at once, and goes on`, async () => {
@@ -208,7 +237,8 @@ export function describeAgent(id: AgentId): void {
       }
       expect(failure.attempts).toBe(1);
       expect(failure.ms).toBeLessThan(10_000);
-      expect(failure.recovered).toBe(true);
+      if (expected.recoversAfterModelError === "always")
+        expect(failure.recoverError ?? failure.recovered).toBe(true);
     });
 
     it("ends a slow turn with stopReason cancelled within 2 s of session/cancel", async () => {
