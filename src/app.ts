@@ -8,6 +8,7 @@ import { agentClientOptions } from "./agent-options.js";
 import { type Config, configSecrets } from "./config.js";
 import { openPgStore } from "./db/pg/pg-store.js";
 import { openSqliteStore } from "./db/sqlite-store.js";
+import { StoreUnavailableError } from "./domain/errors.js";
 import type { Store } from "./domain/store.js";
 import { type Listening, listen } from "./http/listen.js";
 import { createHttpApp } from "./http/server.js";
@@ -70,8 +71,9 @@ export function createApp(config: Config, deps: AppDeps) {
         ? await openPgStore(config.databaseUrl, {
             applicationName: "tg-acp",
             onPoolError: (err) => logger.warn({ err }, "a PostgreSQL connection was lost"),
+            logger,
           })
-        : openSqliteStore(config.databasePath);
+        : openSqliteStore(config.databasePath, { logger });
       store = opened;
       try {
         fs.mkdirSync(config.workspaceBasePath, { recursive: true, mode: 0o700 });
@@ -148,23 +150,41 @@ export function createApp(config: Config, deps: AppDeps) {
       });
       if (config.allowedUserIds.size === 0)
         logger.warn("ALLOWED_USER_IDS is empty: the bot will answer nobody");
-      stopExpiry = await startSessionExpiry(opened, config.sessionTtlDays, logger);
+      stopExpiry = await startSessionExpiry(opened, config.sessionTtlDays, logger).catch((err: unknown) => {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        logger.warn({ err }, "idle sessions not expired at start-up: the database cannot be written");
+        return () => {};
+      });
 
       const http = createHttpApp({
         webhookPath: config.http.webhookPath,
         webhookSecret: config.telegram.webhookSecret,
         isAccepting: () => accepting,
-        dispatch: createUpdateDispatch({ telegraf, firstSeen: (id) => opened.firstSeen(id), logger }),
+        health: () => opened.health(),
+        dispatch: createUpdateDispatch({ telegraf, store: opened, logger }),
         logger,
       });
       server = await listen(http, config.http.host, config.http.port);
       accepting = true;
       acpClient.warmUp();
 
-      // Turns a crash (or the last shutdown) interrupted: tell their topics, with a Retry button.
-      await announceInterrupted({ telegram, outbox, logger }, await opened.recoverInterrupted(), (id) =>
-        opened.markInterruptNotified(id),
-      );
+      // Turns a crash (or the last shutdown) interrupted: tell their topics, with a Retry button. On
+      // a database that cannot be written (disk full) the bot still starts, answering 503, and does
+      // this once it can write again.
+      const recover = async () =>
+        announceInterrupted({ telegram, outbox, logger }, await opened.recoverInterrupted(), (id) =>
+          opened.markInterruptNotified(id),
+        );
+      await recover().catch((err: unknown) => {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        const stopWaiting = opened.onHealthChange((health) => {
+          if (!health.ok) return;
+          stopWaiting();
+          recover().catch((later: unknown) =>
+            logger.error({ err: later }, "could not recover interrupted turns"),
+          );
+        });
+      });
       source = createUpdateSource({
         telegraf,
         config,

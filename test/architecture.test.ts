@@ -22,7 +22,10 @@ const RULES: Record<string, Rule> = {
     forbiddenPackages: [...SERVER_PACKAGES, ...STORAGE_PACKAGES],
   },
   // The embedded store: no protocol, no chat.
-  "db/": { internal: ["domain/"], forbiddenPackages: ["@agentclientprotocol/sdk", ...SERVER_PACKAGES] },
+  "db/": {
+    internal: ["domain/", "logger.ts"],
+    forbiddenPackages: ["@agentclientprotocol/sdk", ...SERVER_PACKAGES],
+  },
   // The Postgres mode's turn queue (pg-boss, shard leases): no protocol, no chat, no embedded file.
   "cluster/": {
     internal: ["domain/", "db/pg/", "logger.ts"],

@@ -6,7 +6,8 @@
  * Targets:
  * - `bare`: a bare Hono app on @hono/node-server whose POST route reads the body and answers 200.
  * - `stub-runner`: the bot's real webhook path (Hono route with the secret check, Telegraf handlers,
- *   update-id log in SQLite, allowlist, topic keys, logging at info to /dev/null) in front of a
+ *   the SQLite store's update-id log and health, allowlist, topic keys, logging at info to /dev/null;
+ *   answered once the Update is taken in) in front of a
  *   runner STUBBED FOR THE BENCH ONLY, which counts turns instead of spawning agents.
  */
 
@@ -32,8 +33,8 @@ const { createPermissionPrompts } = await fromDist<typeof import("../../src/tele
 );
 const { createUpdateDispatch } =
   await fromDist<typeof import("../../src/telegram/update-source.js")>("telegram/update-source.js");
-const { openDatabase } = await fromDist<typeof import("../../src/db/database.js")>("db/database.js");
-const { createUpdateLog } = await fromDist<typeof import("../../src/db/update-log.js")>("db/update-log.js");
+const { openSqliteStore } =
+  await fromDist<typeof import("../../src/db/sqlite-store.js")>("db/sqlite-store.js");
 const target = process.argv[2];
 let enqueued = 0;
 let stop: () => Promise<void>;
@@ -90,14 +91,14 @@ if (target === "bare") {
   } as UserFromGetMe;
   // The real dispatch path: the update-id log (SQLite) first, then Telegraf.
   const benchDir = fs.mkdtempSync(path.join(os.tmpdir(), "tg-acp-bench-serve-"));
-  const database = openDatabase(path.join(benchDir, "bench.db"));
-  const updateLog = createUpdateLog(database);
+  const store = openSqliteStore(path.join(benchDir, "bench.db"));
   const http = createHttpApp({
     webhookPath: config.http.webhookPath,
     webhookSecret: config.telegram.webhookSecret,
+    health: () => store.health(),
     dispatch: createUpdateDispatch({
       telegraf,
-      firstSeen: async (id) => updateLog.firstSeen(id),
+      store,
       logger,
     }),
     logger,

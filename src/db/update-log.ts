@@ -11,12 +11,18 @@ const FLUSH_DELAY_MS = 50;
  * path of every webhook call; the ids are written to the database in batches a few ms later (one
  * transaction per batch) and read back at start-up. Bounded: only the newest `window` ids are kept.
  * An id acknowledged in the last ~50 ms before a crash may be forgotten, which is harmless:
- * Telegram re-sends only updates it got no 200 for.
+ * Telegram re-sends only updates it got no 200 for. A batch that cannot be written (disk full) is
+ * kept and written with the next one; `onWriteError` hears of the failure.
  */
 export type UpdateLog = ReturnType<typeof createUpdateLog>;
 
 /** Creates the log over the app's database; `window` is how many update ids it remembers. */
-export function createUpdateLog(database: OpenDatabase, window = 10_000, now: () => Date = () => new Date()) {
+export function createUpdateLog(
+  database: OpenDatabase,
+  window = 10_000,
+  now: () => Date = () => new Date(),
+  onWriteError: (err: unknown) => void = () => {},
+) {
   const { db, sqlite } = database;
   const recent = new Set<number>();
   // A ring of the ids in `recent`, oldest first from `next`: evicting through it is O(1), where
@@ -54,13 +60,31 @@ export function createUpdateLog(database: OpenDatabase, window = 10_000, now: ()
     }
   });
 
+  /**
+   * Writes the ids not written yet. A failed write keeps them for the next flush.
+   *
+   * @throws the database's error when the batch cannot be written.
+   */
   const flush = () => {
     clearTimeout(timer);
     timer = undefined;
     if (pending.length === 0) return;
     const ids = pending;
     pending = [];
-    writeBatch(ids, now().toISOString());
+    try {
+      writeBatch(ids, now().toISOString());
+    } catch (err) {
+      pending = ids.concat(pending);
+      throw err;
+    }
+  };
+  const flushLater = () => {
+    try {
+      flush();
+    } catch (err) {
+      // From a timer: never thrown (it would end the process); the store hears of it and retries.
+      onWriteError(err);
+    }
   };
 
   return {
@@ -70,13 +94,19 @@ export function createUpdateLog(database: OpenDatabase, window = 10_000, now: ()
       remember(updateId);
       pending.push(updateId);
       if (!timer) {
-        timer = setTimeout(flush, FLUSH_DELAY_MS);
+        timer = setTimeout(flushLater, FLUSH_DELAY_MS);
         timer.unref();
       }
       return true;
     },
 
-    /** Writes the ids not written yet (before the database closes). */
+    /** Forgets `updateId` (its intake failed): the next delivery of it counts as the first. */
+    forget(updateId: number): void {
+      recent.delete(updateId);
+      pending = pending.filter((id) => id !== updateId);
+    },
+
+    /** Writes the ids not written yet (before the database closes, or to probe the disk). */
     flush,
   };
 }

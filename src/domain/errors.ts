@@ -5,3 +5,12 @@
 export class UserFacingError extends Error {
   override name = "UserFacingError";
 }
+
+/**
+ * The store cannot write now (the disk is full, an I/O error, a lost database connection): the
+ * operation did nothing. `message` is one line naming what to fix; the Update that needed the
+ * write is answered 503, so Telegram sends it again later.
+ */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+}

@@ -1,14 +1,29 @@
 import type { TopicKey } from "./topic-key.js";
+
+/** Whether the store can write: `ok`, or why not (one line) and since when (Date.now()). */
+export type StoreHealth = { ok: true } | { ok: false; reason: string; since: number };
+
 import type { FinalTurnState, NewTurn, SessionRecord, TurnEnd, TurnFence, TurnRecord } from "./turn.js";
 
 /**
  * Everything the bot keeps between restarts, as whole operations: the sessions of topic keys, the
  * turn journal, the update ids already handled, and "allow always" permission grants. Every method
  * is async so that a networked database can stand behind it; the embedded SQLite store is the one
- * implementation today. Timestamps are ISO 8601 strings (UTC). Methods throw the database's error
- * when it cannot be read or written.
+ * implementation today. Timestamps are ISO 8601 strings (UTC). A write the database cannot do now
+ * (disk full, I/O error) rejects with StoreUnavailableError and turns {@link health} to not ok;
+ * other failures reject with the database's error.
  */
 export interface Store {
+  /** Whether writes work now (kept by every write; re-checked by the store itself while they fail). */
+  health(): StoreHealth;
+  /** Calls `listener` on every change of {@link health}; returns the unsubscribe. */
+  onHealthChange(listener: (health: StoreHealth) => void): () => void;
+  /**
+   * Forgets an update id {@link firstSeen} recorded, because taking the Update in failed (it is
+   * answered 503 and Telegram must be able to send it again).
+   */
+  forgetUpdate(updateId: number): void;
+
   /**
    * Dedupe of Telegram Updates (Bot API "Getting updates": an Update the bot did not acknowledge is
    * sent again): records `updateId` and says whether this is the first time it was seen.

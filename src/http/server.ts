@@ -6,22 +6,36 @@ import type { Logger } from "../logger.js";
 /** A Bot API Update as far as the HTTP side reads it: an object with an integer `update_id`. */
 export type IncomingUpdate = { update_id: number; [field: string]: unknown };
 
+/** What dispatching an Update came to: taken in (undefined), or to be sent again later (503). */
+export type DispatchResult = undefined | { retryLater: string };
+
+/** The bot's health for `/healthz` and the webhook: ok, or why not (one line). */
+export type HttpHealth = { ok: true } | { ok: false; reason: string };
+
+/** Longest wait for an Update to be taken in before it is acknowledged anyway, ms. */
+const INTAKE_WAIT_MS = 5_000;
+
 /** Largest webhook body accepted, bytes; Telegram's Updates are far smaller. */
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
 
 /**
  * The HTTP side: `POST <webhookPath>` receives Telegram webhook calls (Bot API setWebhook), checks
  * X-Telegram-Bot-Api-Secret-Token in constant time (401 when missing or wrong), answers 400 to a
- * body that is not JSON, 413 over {@link MAX_WEBHOOK_BODY_BYTES}, and otherwise 200 at once, handing
- * the Update to `dispatch` without waiting for it; while not accepting (shutdown) it answers 503.
- * `GET /healthz` answers 200.
+ * body that is not JSON, 413 over {@link MAX_WEBHOOK_BODY_BYTES}, 503 while not accepting (start-up,
+ * shutdown) or while `health` is not ok (the store cannot write: Telegram sends the Update again
+ * later). Otherwise it hands the Update to `dispatch` and answers 200 once the Update is taken in
+ * (journalled, never the turn itself; at most {@link INTAKE_WAIT_MS}), or 503 when dispatch says
+ * to retry later. `GET /healthz` answers 200 `{ ok: true }`, or 503 `{ ok: false, reason }`.
  */
 export function createHttpApp(deps: {
   webhookPath: string;
   webhookSecret: string;
   /** False while the bot starts or shuts down: webhook calls then get 503 and Telegram retries them later. */
   isAccepting?: () => boolean;
-  dispatch: (update: IncomingUpdate) => Promise<void>;
+  /** Whether the bot can take Updates in (its store can write). */
+  health?: () => HttpHealth;
+  /** Resolves with a {@link DispatchResult} (or nothing, for an Update simply taken in). */
+  dispatch: (update: IncomingUpdate) => Promise<unknown>;
   logger: Logger;
 }): Hono {
   const { logger } = deps;
@@ -30,7 +44,7 @@ export function createHttpApp(deps: {
   const tooLarge = (c: Context) => c.text("payload too large", 413);
   const streamedLimit = bodyLimit({ maxSize: MAX_WEBHOOK_BODY_BYTES, onError: tooLarge });
 
-  /** Parses the body and hands an Update to `dispatch` without waiting for it. */
+  /** Parses the body and hands an Update to `dispatch`, waiting until it is taken in. */
   const accept = async (c: Context): Promise<Response> => {
     let update: unknown;
     try {
@@ -43,13 +57,26 @@ export function createHttpApp(deps: {
       logger.warn("webhook body is JSON but not an Update; ignored");
       return c.body(null, 200);
     }
-    deps.dispatch(update).catch((err: unknown) => {
-      logger.error({ err, update_id: update.update_id }, "update dispatch failed");
-    });
+    let timer: NodeJS.Timeout | undefined;
+    const result = await Promise.race([
+      deps.dispatch(update).catch((err: unknown) => {
+        logger.error({ err, update_id: update.update_id }, "update dispatch failed");
+        return undefined;
+      }),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), INTAKE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    const retryLater = (result as DispatchResult)?.retryLater;
+    if (retryLater) return c.text(`try again later: ${retryLater}`, 503);
     return c.body(null, 200);
   };
 
-  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/healthz", (c) => {
+    const health = deps.health?.() ?? { ok: true };
+    return health.ok ? c.json({ ok: true }) : c.json({ ok: false, reason: health.reason }, 503);
+  });
 
   // One handler rather than a middleware chain: this route is the hot path under load.
   app.post(deps.webhookPath, async (c) => {
@@ -63,6 +90,8 @@ export function createHttpApp(deps: {
       return c.text("unauthorized", 401);
     }
     if (deps.isAccepting && !deps.isAccepting()) return c.text("shutting down", 503);
+    const health = deps.health?.();
+    if (health && !health.ok) return c.text(`try again later: ${health.reason}`, 503);
     // A declared Content-Length (Telegram always sends one; Node rejects it beside Transfer-Encoding)
     // is checked from the header alone. Hono's bodyLimit would turn @hono/node-server's light request
     // into a full fetch Request and stream the body through it, which costs more than the rest of the

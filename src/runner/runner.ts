@@ -82,6 +82,16 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     entry?.settle();
   };
 
+  // The store cannot write: the topics of running turns hear it once, as it happens.
+  store.onHealthChange((health) => {
+    if (health.ok) return;
+    for (const turn of running.values()) {
+      void viewOf({ turnId: turn.turnId, key: turn.key }).view.notice(
+        `⚠️ The bot cannot write its database (${health.reason}): this turn's answer may not be kept, and new messages are refused until it can.`,
+      );
+    }
+  });
+
   queue.start(
     async (turn) => {
       const id = topicKeyId(turn.key);
@@ -113,7 +123,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     }
   }
 
-  async function submit(job: PromptJob & { retryOf?: number }): Promise<void> {
+  async function accept(job: PromptJob & { retryOf?: number }): Promise<{ done: Promise<void> }> {
     const turn: NewTurn = {
       key: job.key,
       prompt: promptText(job),
@@ -130,18 +140,17 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     }
     if (turnId === undefined) {
       logger.info({ update_id: job.updateId }, "prompt of an Update already journalled; not queued again");
-      return;
+      return { done: Promise.resolve() };
     }
     const view = deps.views(job.key);
     if (draining) {
       await store.dropTurn(turnId, "interrupted");
-      await view.finish({ kind: "interrupted" });
-      return;
+      return { done: view.finish({ kind: "interrupted" }) };
     }
     const queued = { turnId, key: job.key };
     const done = new Promise<void>((settle) => pending.set(queued.turnId, { view, settle }));
     await queue.enqueue(queued);
-    return done;
+    return { done };
   }
 
   const workspaceFor = async (key: TopicKey): Promise<string> =>
@@ -151,7 +160,8 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     );
 
   return {
-    submit: (job) => submit(job),
+    accept: (job) => accept(job),
+    submit: async (job) => (await accept(job)).done,
 
     async cancel(key) {
       const dropped = await queue.removeQueued(key);
@@ -167,7 +177,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
       if (turn.userId !== userId) return "Only the user whose prompt this was can retry it.";
       if (await store.retryOf(turnId)) return "This turn was already retried.";
       const key = { chatId: turn.chatId, threadId: turn.threadId, userId: turn.userId };
-      void submit({
+      void accept({
         key,
         prompt: [{ type: "text", text: turn.prompt }],
         ...(turn.attachments ? { attachments: turn.attachments } : {}),

@@ -16,7 +16,12 @@ import type { LastTurn, TurnOutcome, TurnView } from "./types.js";
 export type AbortReason = "user" | "timeout" | "shutdown";
 
 /** A running turn, as /status and /cancel see it. */
-export type RunningTurn = { turnId: number; startedAt: number; abort: (reason: AbortReason) => void };
+export type RunningTurn = {
+  turnId: number;
+  key: QueuedTurn["key"];
+  startedAt: number;
+  abort: (reason: AbortReason) => void;
+};
 
 /** What a turn's execution needs; durations in ms. */
 export type TurnExecutionDeps = {
@@ -58,6 +63,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
     let abortReason: AbortReason | undefined;
     track({
       turnId,
+      key,
       startedAt,
       abort: (reason) => {
         abortReason ??= reason;

@@ -77,10 +77,15 @@ export type CancelResult = { cancelledRunning: boolean; dropped: number };
  */
 export type Runner = {
   /**
-   * Journals the prompt and queues it behind the key's running and queued turns. Resolves when this
+   * Journals the prompt and queues it behind the key's running and queued turns. Resolves once it is
+   * journalled and queued (or dropped as a second delivery of its Update); `done` settles when the
    * turn is over (answered, cancelled, dropped or failed; failures are reported to the topic and
    * logged).
+   *
+   * @throws StoreUnavailableError when it cannot be journalled (nothing was queued).
    */
+  accept(job: PromptJob): Promise<{ done: Promise<void> }>;
+  /** {@link accept}, then resolves when the turn is over. */
   submit(job: PromptJob): Promise<void>;
   /** /cancel: cancels the key's running turn (session/cancel) and drops its queued prompts. */
   cancel(key: TopicKey): Promise<CancelResult>;

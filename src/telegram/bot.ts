@@ -1,4 +1,5 @@
 import { Telegraf } from "telegraf";
+import { StoreUnavailableError } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
 import type { Runner } from "../runner/types.js";
 import { registerCommands } from "./commands.js";
@@ -47,10 +48,15 @@ export function registerBot(
   },
 ): { flushInput(): void } {
   const { logger, runner } = deps;
-  const intake = createPromptIntake({ debounceMs: deps.inputDebounceMs });
+  const intake = createPromptIntake({
+    debounceMs: deps.inputDebounceMs,
+    onLateError: (err) => logger.error({ err }, "could not queue a joined long message"),
+  });
   const reply = createReply(deps.outbox);
 
   bot.catch((err, ctx) => {
+    // The store cannot write: the webhook answers 503 and Telegram sends the Update again later.
+    if (err instanceof StoreUnavailableError) throw err;
     updateLogger(ctx, logger).error({ err }, "update handler failed");
   });
 
@@ -61,14 +67,18 @@ export function registerBot(
       { user_id: from?.id },
       "update from a user not in ALLOWED_USER_IDS ignored",
     );
-    if (ctx.callbackQuery) {
-      await ctx.answerCbQuery("You are not allowed to use this bot.", { show_alert: true });
-    } else if (from && !from.is_bot && ctx.chat?.type === "private" && ctx.message) {
-      await reply(
-        ctx,
-        `Your Telegram user id is ${from.id}. You are not allowed to use this bot; ask its operator to add your id to ALLOWED_USER_IDS.`,
-      );
-    }
+    // Answered on their own: the Update is taken in at once.
+    const answered = ctx.callbackQuery
+      ? ctx.answerCbQuery("You are not allowed to use this bot.", { show_alert: true })
+      : from && !from.is_bot && ctx.chat?.type === "private" && ctx.message
+        ? reply(
+            ctx,
+            `Your Telegram user id is ${from.id}. You are not allowed to use this bot; ask its operator to add your id to ALLOWED_USER_IDS.`,
+          )
+        : undefined;
+    void answered?.catch((err: unknown) =>
+      updateLogger(ctx, logger).error({ err }, "could not answer a stranger"),
+    );
   });
 
   const router = createRouter();
@@ -77,8 +87,8 @@ export function registerBot(
   registerRetryButton(router, { runner, logger });
   registerPromptHandlers(bot, { runner, router, intake, reply, logger });
   // After the message handlers, so text messages (the hot path) skip this layer.
-  router.mountActions(bot);
-  registerUnsupportedContent(bot, reply);
+  router.mountActions(bot, (ctx, err) => updateLogger(ctx, logger).error({ err }, "button tap failed"));
+  registerUnsupportedContent(bot, reply, logger);
 
   return { flushInput: () => intake.flushAll() };
 }

@@ -59,22 +59,29 @@ export function registerPromptHandlers(
         );
       return;
     }
-    void runner
-      .submit({
+    // Resolves once the prompt is journalled: the webhook acknowledges the Update only then.
+    return runner
+      .accept({
         key: topic.key,
         prompt,
         ...(attachments ? { attachments } : {}),
         updateId: ctx.update.update_id,
       })
-      .catch((err: unknown) => updateLogger(ctx, deps.logger).error({ err }, "could not queue the prompt"));
+      .then(() => {});
   };
 
   bot.on(message("text"), (ctx) => {
+    // Commands answer over the network: they run on their own, so the Update is taken in at once.
     const command = router.handleCommand(ctx);
-    if (command) return command;
+    if (command) {
+      void command.catch((err: unknown) => updateLogger(ctx, deps.logger).error({ err }, "command failed"));
+      return;
+    }
     const topic = topicOf(ctx.message);
     if (!topic || ctx.message.text.trim() === "") return;
-    deps.intake.add(topic.key, ctx.message.text, (text) => startTurn(ctx, topic, [{ type: "text", text }]));
+    return deps.intake.add(topic.key, ctx.message.text, (text) =>
+      startTurn(ctx, topic, [{ type: "text", text }]),
+    );
   });
 
   const withFile = async (ctx: Context, file: IncomingFile, caption: string | undefined) => {
@@ -123,13 +130,13 @@ export function registerPromptHandlers(
 }
 
 /** Registers the answer to content the agent cannot take (stickers, voice, polls...); last handler. */
-export function registerUnsupportedContent(bot: Telegraf, reply: Reply): void {
-  bot.on("message", async (ctx) => {
+export function registerUnsupportedContent(bot: Telegraf, reply: Reply, logger: Logger): void {
+  bot.on("message", (ctx) => {
     const kind = UNSUPPORTED_CONTENT.find((k) => k in ctx.message);
     if (!kind) return; // service messages (topic created, member joined...) need no answer
-    await reply(
+    void reply(
       ctx,
       `Only text, photos and documents reach the agent; this ${kind.replace("_", " ")} was not sent to it.`,
-    );
+    ).catch((err: unknown) => updateLogger(ctx, logger).error({ err }, "could not answer a message"));
   });
 }

@@ -3,7 +3,8 @@ import { type TopicKey, topicKeyId } from "../domain/topic-key.js";
 /** Telegram cuts long pasted text into messages of up to 4096 characters; a part this long is likely one. */
 export const SPLIT_PART_MIN_LENGTH = 3_500;
 
-type Buffered = { parts: string[]; timer: NodeJS.Timeout; submit: (text: string) => void };
+type Submit = (text: string) => Promise<void> | undefined;
+type Buffered = { parts: string[]; timer: NodeJS.Timeout; submit: Submit };
 
 /**
  * Joins the parts of a long pasted message back into one prompt. Telegram splits text over 4096
@@ -12,7 +13,8 @@ type Buffered = { parts: string[]; timer: NodeJS.Timeout; submit: (text: string)
  * same key are appended (each extends the window). Other messages go through at once, so short
  * prompts never wait.
  */
-export function createPromptIntake(options: { debounceMs: number }) {
+export function createPromptIntake(options: { debounceMs: number; onLateError?: (err: unknown) => void }) {
+  const onLateError = options.onLateError ?? (() => {});
   const buffers = new Map<string, Buffered>();
 
   const flush = (id: string) => {
@@ -20,28 +22,28 @@ export function createPromptIntake(options: { debounceMs: number }) {
     if (!buffered) return;
     buffers.delete(id);
     clearTimeout(buffered.timer);
-    buffered.submit(buffered.parts.join("\n"));
+    void buffered.submit(buffered.parts.join("\n"))?.catch(onLateError);
   };
 
   return {
     /**
-     * Takes one text message; `submit` is called with the whole prompt, at once or when the window
-     * closes. While a window is open for the key, the first message's `submit` is used.
+     * Takes one text message; `submit` is called with the whole prompt, at once (its promise is
+     * returned: the message is taken in when it settles) or when the window closes (the part is
+     * taken in at once, buffered). While a window is open for the key, the first message's `submit`
+     * is used; a failure of a late submit goes to `onLateError`.
      */
-    add(key: TopicKey, text: string, submit: (text: string) => void): void {
+    add(key: TopicKey, text: string, submit: Submit): Promise<void> | undefined {
       const id = topicKeyId(key);
       const open = buffers.get(id);
       if (open) {
         open.parts.push(text);
         clearTimeout(open.timer);
         open.timer = setTimeout(() => flush(id), options.debounceMs);
-        return;
+        return undefined;
       }
-      if (options.debounceMs <= 0 || text.length < SPLIT_PART_MIN_LENGTH) {
-        submit(text);
-        return;
-      }
+      if (options.debounceMs <= 0 || text.length < SPLIT_PART_MIN_LENGTH) return submit(text);
       buffers.set(id, { parts: [text], submit, timer: setTimeout(() => flush(id), options.debounceMs) });
+      return undefined;
     },
 
     /** Submits every open window now (shutdown). */

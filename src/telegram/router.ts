@@ -45,12 +45,15 @@ export function createRouter() {
      * data no handler knows (a button of an older version, empty data) is answered with a short
      * alert, so the user's button does not spin (Bot API answerCallbackQuery).
      */
-    mountActions(bot: Telegraf): void {
-      bot.on("callback_query", async (ctx) => {
+    mountActions(bot: Telegraf, onError: (ctx: ActionContext, err: unknown) => void): void {
+      bot.on("callback_query", (ctx) => {
         const data = "data" in ctx.callbackQuery ? ctx.callbackQuery.data : "";
         const match = data === "" ? undefined : actions.find((a) => data.startsWith(a.prefix));
-        if (match) return match.handler(ctx, data);
-        return ctx.answerCbQuery("This button is no longer valid.", { show_alert: true });
+        // A tap is answered over the network: it runs on its own, so the Update is taken in at once.
+        const handled = match
+          ? match.handler(ctx, data)
+          : ctx.answerCbQuery("This button is no longer valid.", { show_alert: true });
+        void handled.catch((err: unknown) => onError(ctx, err));
       });
     },
   };

@@ -2,6 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Telegraf } from "telegraf";
 import type { Update } from "telegraf/types";
 import { type Config, configSecrets, webhookUrl } from "../config.js";
+import { StoreUnavailableError } from "../domain/errors.js";
+import type { Store } from "../domain/store.js";
 import type { Logger } from "../logger.js";
 import { StartupError } from "../operator-error.js";
 import { redactedMessage } from "../redact.js";
@@ -83,20 +85,30 @@ export function createUpdateSource(deps: {
 }
 
 /**
- * The webhook's dispatch: hands each Update to Telegraf once. `firstSeen` is the update-id dedupe
- * (an Update Telegram sends again, even after a restart, is acknowledged and not processed twice).
+ * The webhook's dispatch: hands each Update to Telegraf once and resolves when it is taken in (the
+ * handlers journal prompts before they return; commands and taps run on their own). The store's
+ * update-id dedupe comes first (an Update Telegram sends again, even after a restart, is
+ * acknowledged and not processed twice). When the store cannot write, the Update is forgotten
+ * again and `{ retryLater }` makes the webhook answer 503, so Telegram sends it later.
  */
 export function createUpdateDispatch(deps: {
   telegraf: Telegraf;
-  firstSeen: (updateId: number) => Promise<boolean>;
+  store: Pick<Store, "firstSeen" | "forgetUpdate">;
   logger: Logger;
 }) {
-  return async (update: { update_id: number }): Promise<void> => {
-    if (!(await deps.firstSeen(update.update_id))) {
-      deps.logger.info({ update_id: update.update_id }, "update seen before; not processed again");
-      return;
+  return async (update: { update_id: number }): Promise<{ retryLater: string } | undefined> => {
+    try {
+      if (!(await deps.store.firstSeen(update.update_id))) {
+        deps.logger.info({ update_id: update.update_id }, "update seen before; not processed again");
+        return undefined;
+      }
+      // The webhook checked only update_id; Telegraf reads the rest (and ignores what it does not know).
+      await deps.telegraf.handleUpdate(update as Update);
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      deps.store.forgetUpdate(update.update_id);
+      return { retryLater: err.message };
     }
-    // The webhook checked only update_id; Telegraf reads the rest (and ignores what it does not know).
-    await deps.telegraf.handleUpdate(update as Update);
   };
 }

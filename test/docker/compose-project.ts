@@ -83,7 +83,7 @@ export function composeProject(options: {
     async startTimeline() {
       const state = JSON.parse(await inspect("{{json .State}}")) as {
         StartedAt: string;
-        Health?: { Log: Array<{ End: string; ExitCode: number }> };
+        Health?: { Log: Array<{ Start: string; End: string; ExitCode: number }> };
       };
       const startedAt = Date.parse(state.StartedAt);
       const listening = (await this.logs())
@@ -92,6 +92,7 @@ export function composeProject(options: {
         .find((time) => time !== undefined);
       return {
         probes: (state.Health?.Log ?? []).map((entry) => ({
+          startMs: Date.parse(entry.Start) - startedAt,
           atMs: Date.parse(entry.End) - startedAt,
           exitCode: entry.ExitCode,
         })),

@@ -1,7 +1,12 @@
-import { desc, lt, sql } from "drizzle-orm";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
+import pino from "pino";
+import { StoreUnavailableError } from "../../domain/errors.js";
 import type { Store } from "../../domain/store.js";
 import type { QueuedTurn } from "../../domain/turn-queue.js";
+import type { Logger } from "../../logger.js";
+import { createStoreHealth } from "../store-health.js";
 import { type OpenPgDatabase, openPgDatabase, type PgOpenOptions } from "./database.js";
+import { unavailableReason } from "./pg-errors.js";
 import { createPgJournal } from "./pg-journal.js";
 import { createPgSessions, type PgExecutor, type PgTransaction } from "./pg-sessions.js";
 import { seenUpdates } from "./schema.js";
@@ -26,6 +31,9 @@ export type PgStoreOptions = {
    * the turns of a worker that died.
    */
   interruptLeftovers?: boolean;
+  logger?: Logger;
+  /** While PostgreSQL cannot be reached, how often a `select 1` checks whether it is back, ms. */
+  probeIntervalMs?: number;
 };
 
 /** How many first-seen update ids are written between two prunes of the window. */
@@ -35,7 +43,9 @@ const PRUNE_EVERY = 1000;
  * The {@link Store} on PostgreSQL (Drizzle over node-postgres), with the tables and semantics of
  * the embedded store plus fencing (see TurnFence). Every method is one statement or one
  * transaction; nothing is cached in memory, so any number of processes can share the database.
- * Update ids are recorded with INSERT ... ON CONFLICT DO NOTHING.
+ * Update ids are recorded with INSERT ... ON CONFLICT DO NOTHING. A call that fails because
+ * PostgreSQL cannot be reached (or is out of resources) rejects with StoreUnavailableError and turns
+ * the health to not ok until a probe or a later call works.
  */
 export function createPgStore(database: OpenPgDatabase, options: PgStoreOptions = {}): Store {
   const { db } = database;
@@ -64,7 +74,40 @@ export function createPgStore(database: OpenPgDatabase, options: PgStoreOptions 
     return rows.length === 1;
   };
 
-  return {
+  const health = createStoreHealth(options.logger ?? pino({ level: "silent" }));
+  let probeTimer: NodeJS.Timeout | undefined;
+  const startProbing = () => {
+    if (probeTimer) return;
+    probeTimer = setInterval(() => {
+      db.execute(sql`select 1`).then(
+        () => {
+          health.worked();
+          clearInterval(probeTimer);
+          probeTimer = undefined;
+        },
+        () => {},
+      );
+    }, options.probeIntervalMs ?? 2_000);
+    probeTimer.unref();
+  };
+  /** Every call: a success shows PostgreSQL serves; an unavailable one turns the health off. */
+  const guarded =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        const result = await fn(...args);
+        health.worked();
+        return result;
+      } catch (err) {
+        const reason = unavailableReason(err);
+        if (reason === undefined) throw err;
+        health.failed(reason);
+        startProbing();
+        throw new StoreUnavailableError(reason, { cause: err });
+      }
+    };
+
+  const store: Omit<Store, "health" | "onHealthChange" | "forgetUpdate" | "close"> = {
     firstSeen: (updateId) => recordUpdate(db, updateId),
     session: (key) => sessions.get(key),
     saveSession: (key, sessionId, workspacePath) => sessions.upsert(key, sessionId, workspacePath),
@@ -95,7 +138,27 @@ export function createPgStore(database: OpenPgDatabase, options: PgStoreOptions 
     markInterruptNotified: (id) => journal.markInterruptNotified(id),
     turn: (id) => journal.get(id),
     retryOf: (id) => journal.retryOf(id),
-    close: () => database.close(),
+  };
+  const wrapped = Object.fromEntries(
+    Object.entries(store).map(([name, fn]) => [
+      name,
+      guarded(fn as (...args: unknown[]) => Promise<unknown>),
+    ]),
+  ) as typeof store;
+  return {
+    ...wrapped,
+    health: () => health.current(),
+    onHealthChange: (listener) => health.onChange(listener),
+    forgetUpdate: (updateId) => {
+      void db
+        .delete(seenUpdates)
+        .where(and(eq(seenUpdates.updateId, updateId)))
+        .catch(() => {});
+    },
+    close: async () => {
+      clearInterval(probeTimer);
+      await database.close();
+    },
   };
 }
 
