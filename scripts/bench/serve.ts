@@ -65,11 +65,12 @@ if (target === "bare") {
     secrets: [config.telegram.botToken, config.telegram.webhookSecret],
     destination: pino.destination({ dest: "/dev/null", sync: false }),
   });
-  // Only submit is reached by text messages; the rest of the runner serves commands, which the load
+  // Only accept is reached by text messages; the rest of the runner serves commands, which the load
   // does not send.
   const runner = {
-    submit: async () => {
+    accept: async () => {
       enqueued += 1;
+      return { done: Promise.resolve() };
     },
   } as unknown as Runner;
   const telegraf = createTelegraf({ botToken: config.telegram.botToken, apiRoot: config.telegram.apiRoot });

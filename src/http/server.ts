@@ -12,9 +12,6 @@ export type DispatchResult = undefined | { retryLater: string };
 /** The bot's health for `/healthz` and the webhook: ok, or why not (one line). */
 export type HttpHealth = { ok: true } | { ok: false; reason: string };
 
-/** Longest wait for an Update to be taken in before it is acknowledged anyway, ms. */
-const INTAKE_WAIT_MS = 5_000;
-
 /** Largest webhook body accepted, bytes; Telegram's Updates are far smaller. */
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
 
@@ -24,8 +21,7 @@ export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
  * body that is not JSON, 413 over {@link MAX_WEBHOOK_BODY_BYTES}, 503 while not accepting (start-up,
  * shutdown) or while `health` is not ok (the store cannot write: Telegram sends the Update again
  * later). Otherwise it hands the Update to `dispatch` and answers 200 once the Update is taken in
- * (journalled, never the turn itself; at most {@link INTAKE_WAIT_MS}), or 503 when dispatch says
- * to retry later. `GET /healthz` answers 200 `{ ok: true }`, or 503 `{ ok: false, reason }`.
+ * (journalled, never the turn itself), or 503 when dispatch says to retry later. `GET /healthz` answers 200 `{ ok: true }`, or 503 `{ ok: false, reason }`.
  */
 export function createHttpApp(deps: {
   webhookPath: string;
@@ -57,17 +53,11 @@ export function createHttpApp(deps: {
       logger.warn("webhook body is JSON but not an Update; ignored");
       return c.body(null, 200);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const result = await Promise.race([
-      deps.dispatch(update).catch((err: unknown) => {
-        logger.error({ err, update_id: update.update_id }, "update dispatch failed");
-        return undefined;
-      }),
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), INTAKE_WAIT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    // No timer per request (it costs the hot path): Telegraf's handlerTimeout bounds the wait.
+    const result = await deps.dispatch(update).catch((err: unknown) => {
+      logger.error({ err, update_id: update.update_id }, "update dispatch failed");
+      return undefined;
+    });
     const retryLater = (result as DispatchResult)?.retryLater;
     if (retryLater) return c.text(`try again later: ${retryLater}`, 503);
     return c.body(null, 200);
