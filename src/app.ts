@@ -18,6 +18,7 @@ import { redactedMessage } from "./redact.js";
 import { createLocalTurnQueue } from "./runner/local-turn-queue.js";
 import { createRunner, type RunnerHandle } from "./runner/runner.js";
 import { startSessionExpiry } from "./runner/session-expiry.js";
+import { createFileFetcher } from "./telegram/attachments.js";
 import { createTelegraf, registerBot } from "./telegram/bot.js";
 import { BOT_COMMANDS } from "./telegram/commands.js";
 import { announceInterrupted } from "./telegram/interrupted.js";
@@ -123,6 +124,7 @@ export function createApp(config: Config, deps: AppDeps) {
         acpClient,
         models: createModelCatalog({ acpClient, logger }),
         views: createTurnViews({ telegram, outbox, prompts, streaming: config.streaming, logger }),
+        fetchFile: createFileFetcher(telegram),
         workspaceBasePath: config.workspaceBasePath,
         workspaceTemplateDir: config.workspaceTemplateDir,
         permissionMode: config.permissions.mode,

@@ -98,3 +98,61 @@ describe("files back to the user", () => {
     expect(h.api.callsOf("sendDocument")).toHaveLength(1);
   });
 });
+
+describe("files keep their place", () => {
+  it("runs a document's turn before a text sent after it, even when getFile is slow", async () => {
+    const bot = await h.start();
+    const doc = fixtureUpdate("supergroup_topic_document");
+    const message = doc.message as unknown as { document: { file_id: string }; message_thread_id: number };
+    h.api.addFile(message.document.file_id, Buffer.from("docx"));
+    h.api.slow("getFile", 400);
+    await bot.postUpdate(doc);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await bot.postUpdate(topicTextUpdate("after the document", { threadId: message.message_thread_id }));
+    await bot.app.idle();
+    const prompts = h
+      .agentEvents()
+      .filter((e) => e.event === "prompt-start")
+      .map((e) => String(e.text));
+    expect(prompts).toEqual([expect.stringMatching(/^I sent you document\.docx/), "after the document"]);
+  });
+
+  it("keeps two files of the same name apart, each turn reading its own", async () => {
+    const bot = await h.start();
+    const contents = ["first content", "second content"];
+    for (const [i, content] of contents.entries()) {
+      const doc = fixtureUpdate("supergroup_topic_document");
+      const message = doc.message as unknown as { message_id: number; document: { file_id: string } };
+      message.message_id += i;
+      message.document.file_id = `same-name-${i}`;
+      h.api.addFile(message.document.file_id, Buffer.from(content));
+      await bot.postUpdate(doc);
+    }
+    await bot.app.idle();
+    const files = h
+      .agentEvents()
+      .filter((e) => e.event === "prompt-start")
+      .map((e) => String((e.attached as string[])[0]).replace(/^\[file: \S+ file:\/\/(\S+)\]$/, "$1"));
+    expect(new Set(files).size).toBe(2);
+    expect(files.map((file) => fs.readFileSync(file, "utf8"))).toEqual(contents);
+  });
+
+  it("offers a turn whose download was cut by a shutdown for Retry after the restart", async () => {
+    const bot = await h.start({ env: { SHUTDOWN_GRACE_MS: "100" } });
+    const doc = fixtureUpdate("supergroup_topic_document");
+    const message = doc.message as unknown as { document: { file_id: string }; message_thread_id: number };
+    h.api.addFile(message.document.file_id, Buffer.from("docx"));
+    h.api.slow("file", 10_000);
+    expect(await bot.postUpdate(doc)).toBe(200);
+    await h.api.until(() => h.api.callsOf("getFile").length === 1);
+    await bot.stop();
+    h.api.slow("file", 0);
+    await h.start();
+    const offer = await h.api.waitFor(
+      (c) =>
+        c.method === "sendMessage" && /stopped before it finished this prompt/.test(String(c.payload.text)),
+    );
+    expect(offer.payload.message_thread_id).toBe(message.message_thread_id);
+    expect(String(offer.payload.text)).toContain("I sent you document.docx");
+  });
+});

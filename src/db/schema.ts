@@ -1,6 +1,6 @@
 import { type InferSelectModel, sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { type Attachment, AUTO_MODEL, TURN_STATES } from "../domain/turn.js";
+import { type Attachment, AUTO_MODEL, type PendingFile, TURN_STATES } from "../domain/turn.js";
 
 /**
  * One row per topic key (chat, forum topic, user): the ACP session, its workspace and the chosen model.
@@ -67,6 +67,8 @@ export const turns = sqliteTable(
     prompt: text("prompt").notNull(),
     /** Files that went with the prompt (JSON array of {path, name, mimeType, size}). */
     attachments: text("attachments", { mode: "json" }).$type<Attachment[]>(),
+    /** Files the user sent, fetched from Telegram when the turn runs (JSON array of PendingFile). */
+    files: text("files", { mode: "json" }).$type<PendingFile[]>(),
     /** The turn this one retries (after an interruption). */
     retryOf: integer("retry_of"),
     /** The agent's final answer text. */

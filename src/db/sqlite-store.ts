@@ -82,6 +82,7 @@ export function createSqliteStore(database: OpenDatabase, options: SqliteStoreOp
     return journal.create(turn.key, turn.prompt, {
       ...(turn.updateId !== undefined ? { updateId: turn.updateId } : {}),
       ...(turn.attachments ? { attachments: turn.attachments } : {}),
+      ...(turn.files ? { files: turn.files } : {}),
       ...(turn.retryOf !== undefined ? { retryOf: turn.retryOf } : {}),
     });
   });

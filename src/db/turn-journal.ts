@@ -1,6 +1,6 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { TopicKey } from "../domain/topic-key.js";
-import type { Attachment, FinalTurnState, TurnEnd, TurnState } from "../domain/turn.js";
+import type { Attachment, FinalTurnState, PendingFile, TurnEnd, TurnState } from "../domain/turn.js";
 import type { Db } from "./database.js";
 import { type TurnRow, turns } from "./schema.js";
 
@@ -29,7 +29,12 @@ export function createTurnJournal(db: Db, now: () => Date = () => new Date()) {
     create(
       key: TopicKey,
       prompt: string,
-      options: { updateId?: number; attachments?: Attachment[]; retryOf?: number } = {},
+      options: {
+        updateId?: number;
+        attachments?: Attachment[];
+        files?: PendingFile[];
+        retryOf?: number;
+      } = {},
     ): number {
       const row = db
         .insert(turns)
@@ -38,6 +43,7 @@ export function createTurnJournal(db: Db, now: () => Date = () => new Date()) {
           prompt,
           updateId: options.updateId ?? null,
           attachments: options.attachments ?? null,
+          files: options.files ?? null,
           retryOf: options.retryOf ?? null,
           createdAt: at(),
         })

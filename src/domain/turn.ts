@@ -4,6 +4,19 @@ import type { TopicKey } from "./topic-key.js";
 /** A file saved for the agent: absolute path, name shown, MIME type, size in bytes. */
 export type Attachment = { path: string; name: string; mimeType: string; size: number };
 
+/**
+ * A file the user sent with a prompt, still on Telegram's side: fetched into the topic's workspace
+ * when the turn runs (Bot API getFile), so the prompt keeps its place in the queue meanwhile.
+ * `messageId` makes its saved name unique; `size` is Telegram's, in bytes, when it gave one.
+ */
+export type PendingFile = {
+  fileId: string;
+  name: string;
+  mimeType: string;
+  size?: number;
+  messageId: number;
+};
+
 /** The model value that means "leave the agent's default" (the `sessions.model` column default). */
 export const AUTO_MODEL = "auto";
 
@@ -46,6 +59,8 @@ export type TurnRecord = TopicKey & {
   updateId: number | null;
   prompt: string;
   attachments: Attachment[] | null;
+  /** Files to fetch from Telegram before the turn runs. */
+  files: PendingFile[] | null;
   /** The interrupted turn this one retries. */
   retryOf: number | null;
   answer: string | null;
@@ -64,6 +79,7 @@ export type NewTurn = {
   prompt: string;
   updateId?: number;
   attachments?: Attachment[];
+  files?: PendingFile[];
   retryOf?: number;
 };
 

@@ -9,7 +9,7 @@ import type { Logger } from "../logger.js";
 import { ensureWorkspace, workspacePathFor } from "../workspace.js";
 import { createPermissionPolicy } from "./permission-policy.js";
 import { createTurnExecution, type RunningTurn } from "./turn-execution.js";
-import type { LastTurn, PromptJob, Runner, TurnView, TurnViews } from "./types.js";
+import type { FileFetcher, LastTurn, PromptJob, Runner, TurnView, TurnViews } from "./types.js";
 
 /** What the runner wires together; durations in ms. */
 export type RunnerDeps = {
@@ -19,6 +19,8 @@ export type RunnerDeps = {
   models: ModelCatalog;
   /** Makes the view of each turn (the Telegram renderer in the bot, stdout in `npm run chat`). */
   views: TurnViews;
+  /** Fetches files the user sent when their turn runs (absent: prompts carry no files). */
+  fetchFile?: FileFetcher;
   workspaceBasePath: string;
   /** Copied into each new workspace before session/new (WORKSPACE_TEMPLATE_DIR), when set. */
   workspaceTemplateDir?: string | undefined;
@@ -66,6 +68,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     workspaceBasePath: deps.workspaceBasePath,
     workspaceTemplateDir: deps.workspaceTemplateDir,
     turnTimeoutMs: deps.turnTimeoutMs,
+    ...(deps.fetchFile ? { fetchFile: deps.fetchFile } : {}),
     firstNotice: (key, kind) => {
       const id = `${topicKeyId(key)}|${kind}`;
       if (saidOnce.has(id)) return false;
@@ -129,6 +132,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
       prompt: promptText(job),
       ...(job.updateId !== undefined ? { updateId: job.updateId } : {}),
       ...(job.attachments ? { attachments: job.attachments } : {}),
+      ...(job.files ? { files: job.files } : {}),
       ...(job.retryOf !== undefined ? { retryOf: job.retryOf } : {}),
     };
     submitting += 1;
@@ -181,6 +185,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
         key,
         prompt: [{ type: "text", text: turn.prompt }],
         ...(turn.attachments ? { attachments: turn.attachments } : {}),
+        ...(turn.files ? { files: turn.files } : {}),
         retryOf: turnId,
       }).catch((err: unknown) => logger.error({ err, turnId }, "could not queue the retry"));
       return undefined;

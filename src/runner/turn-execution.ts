@@ -1,16 +1,23 @@
 import type { ContentBlock } from "@agentclientprotocol/sdk";
 import type { AcpClient } from "../acp/acp-client.js";
-import { AgentTurnError, TurnCancelledError } from "../acp/errors.js";
+import { TurnCancelledError } from "../acp/errors.js";
 import type { ModelCatalog } from "../acp/model-catalog.js";
 import { formatDuration } from "../domain/duration.js";
+import { UserFacingError } from "../domain/errors.js";
 import type { Store } from "../domain/store.js";
 import { topicKeyId } from "../domain/topic-key.js";
-import { AUTO_MODEL, type FinalTurnState, type TurnResult } from "../domain/turn.js";
+import {
+  type Attachment,
+  AUTO_MODEL,
+  type FinalTurnState,
+  type PendingFile,
+  type TurnResult,
+} from "../domain/turn.js";
 import type { QueuedTurn } from "../domain/turn-queue.js";
 import type { Logger } from "../logger.js";
 import { ensureWorkspace, workspacePathFor } from "../workspace.js";
 import type { PermissionPolicy } from "./permission-policy.js";
-import type { LastTurn, TurnOutcome, TurnView } from "./types.js";
+import type { FileFetcher, LastTurn, TurnOutcome, TurnView } from "./types.js";
 
 /** Why a running turn was aborted: /cancel, TURN_TIMEOUT_MS, or a shutdown. */
 export type AbortReason = "user" | "timeout" | "shutdown";
@@ -34,6 +41,8 @@ export type TurnExecutionDeps = {
   workspaceTemplateDir: string | undefined;
   /** A turn running longer is cancelled (session/cancel, then the process is ended). */
   turnTimeoutMs: number;
+  /** Fetches files the user sent (see FileFetcher). */
+  fetchFile?: FileFetcher;
   /** Whether the notice `kind` is new for `key` (notices said once per topic). */
   firstNotice: (key: QueuedTurn["key"], kind: string) => boolean;
   logger: Logger;
@@ -50,6 +59,23 @@ export type TurnExecutionDeps = {
  */
 export function createTurnExecution(deps: TurnExecutionDeps) {
   const { store, acpClient, logger } = deps;
+
+  /** The user's files of a turn, fetched into its workspace; a failure ends the turn visibly. */
+  async function fetchFiles(files: PendingFile[], cwd: string, signal: AbortSignal): Promise<Attachment[]> {
+    const fetched: Attachment[] = [];
+    for (const file of files) {
+      if (!deps.fetchFile) throw new UserFacingError(`${file.name} cannot be fetched here`);
+      try {
+        fetched.push(await deps.fetchFile(file, cwd, signal));
+      } catch (err) {
+        if (signal.aborted || err instanceof UserFacingError) throw err;
+        throw new UserFacingError(`could not fetch ${file.name} from Telegram (${(err as Error).message})`, {
+          cause: err,
+        });
+      }
+    }
+    return fetched;
+  }
 
   return async function execute(
     queued: QueuedTurn,
@@ -88,13 +114,17 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
         deps.workspaceTemplateDir,
       );
       view.start({ workspacePath: cwd });
+      const attachments = [
+        ...(turn.attachments ?? []),
+        ...(await fetchFiles(turn.files ?? [], cwd, abort.signal)),
+      ];
       const prompt: ContentBlock[] = [{ type: "text", text: turn.prompt }];
       const result = await acpClient.runTurn(
         {
           cwd,
           sessionId: row?.sessionId ?? undefined,
           prompt,
-          ...(turn.attachments ? { attachments: turn.attachments } : {}),
+          ...(attachments.length > 0 ? { attachments } : {}),
           model: row?.model ?? AUTO_MODEL,
           signal: abort.signal,
           keepAliveKey: topicKeyId(key),
@@ -148,7 +178,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
         );
       } else {
         const reason =
-          err instanceof AgentTurnError ? err.message : "an internal error occurred (see the bot's log)";
+          err instanceof UserFacingError ? err.message : "an internal error occurred (see the bot's log)";
         outcome = { kind: "failed", reason };
         log.error({ err }, "turn failed");
       }

@@ -6,7 +6,7 @@ import type {
 } from "@agentclientprotocol/sdk";
 import type { AgentModels } from "../domain/agent-models.js";
 import type { TopicKey } from "../domain/topic-key.js";
-import type { Attachment, SessionRecord, TurnResult, TurnUsage } from "../domain/turn.js";
+import type { Attachment, PendingFile, SessionRecord, TurnResult, TurnUsage } from "../domain/turn.js";
 
 /** How a turn ended, for the view. */
 export type TurnOutcome =
@@ -37,6 +37,15 @@ export type TurnView = {
   finish(outcome: TurnOutcome): Promise<void>;
 };
 
+/**
+ * Fetches a file the user sent into `workspace` when its turn runs (the Telegram layer: Bot API
+ * getFile, then the download); `signal` aborts the download (cancel, shutdown).
+ *
+ * @throws UserFacingError when the file cannot be had (over the download limit...); another error
+ *   when the download fails.
+ */
+export type FileFetcher = (file: PendingFile, workspace: string, signal: AbortSignal) => Promise<Attachment>;
+
 /** Makes the view of one turn of `key` (in its chat and forum topic, owned by its user). */
 export type TurnViews = (key: TopicKey) => TurnView;
 
@@ -45,6 +54,8 @@ export type PromptJob = {
   key: TopicKey;
   prompt: ContentBlock[];
   attachments?: Attachment[];
+  /** Files still on Telegram's side, fetched into the workspace when the turn runs. */
+  files?: PendingFile[];
   /** The Update that carried the prompt (journalled; a second prompt of the same Update is dropped). */
   updateId?: number;
 };

@@ -2,10 +2,10 @@ import type { ContentBlock } from "@agentclientprotocol/sdk";
 import type { Context, Telegraf } from "telegraf";
 import { message } from "telegraf/filters";
 import { type MessageTopic, topicOf } from "../domain/topic-key.js";
-import type { Attachment } from "../domain/turn.js";
+import type { Attachment, PendingFile } from "../domain/turn.js";
 import type { Logger } from "../logger.js";
 import type { Runner } from "../runner/types.js";
-import { downloadToWorkspace, FileTooLargeError, type IncomingFile } from "./attachments.js";
+import { MAX_DOWNLOAD_BYTES, tooLargeLine } from "./attachments.js";
 import type { PromptIntake } from "./prompt-intake.js";
 import type { Reply } from "./replies.js";
 import type { Router } from "./router.js";
@@ -44,14 +44,14 @@ export function registerPromptHandlers(
     ctx: Context,
     topic: MessageTopic,
     prompt: ContentBlock[],
-    attachments?: Attachment[],
+    attachments: Attachment[] = [],
+    files: PendingFile[] = [],
   ) => {
     const length = prompt.reduce((n, block) => n + (block.type === "text" ? block.text.length : 0), 0);
     if (length > MAX_PROMPT_CHARS) {
       void deps
         .reply(
           ctx,
-
           `This prompt has ${length.toLocaleString("en")} characters; the limit is ${MAX_PROMPT_CHARS.toLocaleString("en")}. Send it as a document instead.`,
         )
         .catch((err: unknown) =>
@@ -64,7 +64,8 @@ export function registerPromptHandlers(
       .accept({
         key: topic.key,
         prompt,
-        ...(attachments ? { attachments } : {}),
+        ...(attachments.length > 0 ? { attachments } : {}),
+        ...(files.length > 0 ? { files } : {}),
         updateId: ctx.update.update_id,
       })
       .then(() => {});
@@ -84,22 +85,24 @@ export function registerPromptHandlers(
     );
   });
 
-  const withFile = async (ctx: Context, file: IncomingFile, caption: string | undefined) => {
+  /**
+   * A photo or document: journalled at once with its file still on Telegram's side, so it keeps its
+   * place in the topic's queue; the file is fetched when the turn runs. One over the download limit
+   * is refused at once.
+   */
+  const withFile = (ctx: Context, file: PendingFile, caption: string | undefined) => {
     const topic = ctx.message ? topicOf(ctx.message) : undefined;
-    if (!topic) return;
-    try {
-      const workspace = await runner.workspaceFor(topic.key);
-      const attachment = await downloadToWorkspace(ctx.telegram, file, workspace);
-      const text = caption?.trim() || `I sent you ${attachment.name}.`;
-      startTurn(ctx, topic, [{ type: "text", text }], [attachment]);
-    } catch (err) {
-      if (err instanceof FileTooLargeError) {
-        await deps.reply(ctx, `📎 ${err.message}`);
-        return;
-      }
-      updateLogger(ctx, deps.logger).error({ err }, "could not fetch the file the user sent");
-      await deps.reply(ctx, "⚠️ Could not fetch that file from Telegram; it was not sent to the agent.");
+    if (!topic) return undefined;
+    if (file.size !== undefined && file.size > MAX_DOWNLOAD_BYTES) {
+      void deps
+        .reply(ctx, `📎 ${tooLargeLine(file.name)}.`)
+        .catch((err: unknown) =>
+          updateLogger(ctx, deps.logger).error({ err }, "could not refuse a large file"),
+        );
+      return undefined;
     }
+    const text = caption?.trim() || `I sent you ${file.name}.`;
+    return startTurn(ctx, topic, [{ type: "text", text }], [], [file]);
   };
 
   bot.on(message("photo"), (ctx) => {
@@ -107,22 +110,29 @@ export function registerPromptHandlers(
     const largest = ctx.message.photo.at(-1);
     if (!largest) return;
     const name = `photo-${largest.file_unique_id}.jpg`;
-    void withFile(
+    return withFile(
       ctx,
-      { fileId: largest.file_id, name, mimeType: "image/jpeg", size: largest.file_size },
+      {
+        fileId: largest.file_id,
+        name,
+        mimeType: "image/jpeg",
+        ...(largest.file_size !== undefined ? { size: largest.file_size } : {}),
+        messageId: ctx.message.message_id,
+      },
       ctx.message.caption,
     );
   });
 
   bot.on(message("document"), (ctx) => {
     const doc = ctx.message.document;
-    void withFile(
+    return withFile(
       ctx,
       {
         fileId: doc.file_id,
         name: doc.file_name ?? `document-${doc.file_unique_id}`,
         mimeType: doc.mime_type ?? "application/octet-stream",
-        size: doc.file_size,
+        ...(doc.file_size !== undefined ? { size: doc.file_size } : {}),
+        messageId: ctx.message.message_id,
       },
       ctx.message.caption,
     );

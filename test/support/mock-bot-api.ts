@@ -81,6 +81,8 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
   let pending: Array<{ update_id: number }> = [];
   const waiters = new Set<() => void>();
   const failures = new Map<string, { error_code: number; description: string }>();
+  /** Answers of a method (or "file", the downloads) held back this long, ms. */
+  const delays = new Map<string, number>();
   /** Resolves when an update is queued, the client goes away, or `ms` pass. */
   const waitForUpdates = (res: http.ServerResponse, ms: number) =>
     new Promise<void>((resolve) => {
@@ -132,6 +134,8 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
     };
     const download = /^\/file\/bot[^/]+\/(.+)$/.exec(req.url ?? "");
     if (download) {
+      if (delays.has("file")) await sleep(delays.get("file") ?? 0);
+      if (res.destroyed) return;
       const data = files.get(decodeURIComponent(download[1] ?? ""));
       if (!data) return reply(404, { ok: false, error_code: 404, description: "Not Found" });
       res.writeHead(200, { "content-type": "application/octet-stream" });
@@ -149,6 +153,7 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
     };
     const ok = (result: unknown) => answer(200, { ok: true, result });
 
+    if (delays.has(method)) await sleep(delays.get(method) ?? 0);
     const forced = injector?.(call);
     if (forced) return answer(forced.status, forced.body);
     const failure = failures.get(method);
@@ -293,6 +298,10 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
     /** Makes every later call of `method` fail with this Bot API error. */
     fail(method: string, errorCode: number, description: string): void {
       failures.set(method, { error_code: errorCode, description });
+    },
+    /** Holds back the answers of `method` ("file": the file downloads) by `ms`. */
+    slow(method: string, ms: number): void {
+      delays.set(method, ms);
     },
     /** Makes a file downloadable through getFile + the file URL. */
     addFile(fileId: string, data: Buffer): void {

@@ -20,6 +20,7 @@ function turnRecord(row: PgTurnRow): TurnRecord {
     updateId: row.updateId,
     prompt: row.prompt,
     attachments: row.attachments,
+    files: row.files,
     retryOf: row.retryOf,
     answer: row.answer,
     state: row.state,
@@ -70,6 +71,7 @@ export function createPgJournal(db: PgDb, now: () => Date) {
           prompt: turn.prompt,
           updateId: turn.updateId ?? null,
           attachments: turn.attachments ?? null,
+          files: turn.files ?? null,
           retryOf: turn.retryOf ?? null,
           createdAt: now(),
         })

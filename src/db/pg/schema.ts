@@ -11,7 +11,7 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
-import { type Attachment, AUTO_MODEL, TURN_STATES } from "../../domain/turn.js";
+import { type Attachment, AUTO_MODEL, type PendingFile, TURN_STATES } from "../../domain/turn.js";
 
 // The PostgreSQL twin of src/db/schema.ts: the same tables, columns and meaning, with Postgres
 // types (bigint ids, since chat ids pass 2^31; timestamptz instead of ISO text), plus the tables
@@ -75,6 +75,8 @@ export const turns = pgTable(
     prompt: text("prompt").notNull(),
     /** Files that went with the prompt ({path, name, mimeType, size}[]). */
     attachments: jsonb("attachments").$type<Attachment[]>(),
+    /** Files the user sent, fetched from Telegram when the turn runs (PendingFile[]). */
+    files: jsonb("files").$type<PendingFile[]>(),
     /** The turn this one retries (after an interruption). */
     retryOf: id("retry_of"),
     answer: text("answer"),
