@@ -41,7 +41,10 @@ afterEach(() => {
 describe("a full disk under the database", () => {
   it("answers 503 while the store cannot write, tells a running turn once, reports it in /healthz, and recovers", async () => {
     const disk = mountSmallDisk("4M");
-    const bot = await h.start({ env: { DATABASE_PATH: path.join(disk, "tg-acp.db") } });
+    // No joining of long messages: each of the large prompts below is a turn of its own.
+    const bot = await h.start({
+      env: { DATABASE_PATH: path.join(disk, "tg-acp.db"), INPUT_DEBOUNCE_MS: "0" },
+    });
     await bot.postUpdate(topicTextUpdate("sleep 3000", { threadId: 1 }));
     await h.api.until(() => h.agentEvents().some((e) => e.event === "prompt-start"));
     const filler = fill(disk);

@@ -57,16 +57,27 @@ describe("webhook route", () => {
     expect(dispatched).toEqual([]);
   });
 
-  it("answers 200 at once without waiting for the dispatched update", async () => {
+  it("answers 200 once the Update is taken in, without waiting for its turn", async () => {
+    // The contract since the full-disk fix: dispatch resolves when the Update is journalled; the
+    // turn it starts runs on (here: never ends) and the webhook does not wait for it.
     let finish: () => void = () => {};
-    const never = new Promise<void>((resolve) => {
+    const turn = new Promise<void>((resolve) => {
       finish = resolve;
     });
-    const { post, dispatched } = setup(() => never);
+    const { post, dispatched } = setup(async () => {
+      void turn;
+    });
     const res = await post('{"update_id":7,"message":{"message_id":1}}');
     expect(res.status).toBe(200);
     expect(dispatched.map((u) => u.update_id)).toEqual([7]);
     finish();
+  });
+
+  it("answers 503 when dispatch could not take the Update in (Telegram sends it again later)", async () => {
+    const { post } = setup(async () => ({ retryLater: "the disk is full" }) as unknown as undefined);
+    const res = await post('{"update_id":9}');
+    expect(res.status).toBe(503);
+    expect(await res.text()).toMatch(/the disk is full/);
   });
 
   it("answers 200 even when dispatch fails (the failure is logged, Telegram must not retry)", async () => {
