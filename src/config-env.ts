@@ -79,4 +79,12 @@ export const envSchema = z.object({
   TURN_TIMEOUT_MS: positiveMs(30 * 60_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(20_000),
   SESSION_TTL_DAYS: z.coerce.number().min(0).default(0),
+  TRANSCRIBE_URL: optionalText.pipe(
+    z
+      .url({ protocol: /^https?$/, error: "must be an http(s) URL (the /v1/audio/transcriptions endpoint)" })
+      .optional(),
+  ),
+  TRANSCRIBE_API_KEY: optionalText,
+  TRANSCRIBE_MODEL: z.string().trim().min(1).default("whisper-1"),
+  TRANSCRIBE_TIMEOUT_MS: positiveMs(60_000),
 });

@@ -48,6 +48,22 @@ export type Config = {
   workspaceBasePath: string;
   /** Directory copied into each new workspace before session/new (agent instructions), when set. */
   workspaceTemplateDir: string | undefined;
+  /**
+   * Speech-to-text for voice notes and audio files when the agent takes no audio (TRANSCRIBE_*):
+   * an OpenAI-compatible POST /v1/audio/transcriptions; undefined without TRANSCRIBE_URL.
+   */
+  transcription:
+    | {
+        /** The endpoint's full URL, e.g. https://api.openai.com/v1/audio/transcriptions. */
+        url: string;
+        /** Sent as `Authorization: Bearer <key>` when set. Never logged, never passed to the agent. */
+        apiKey: string | undefined;
+        /** The multipart `model` field, e.g. whisper-1. */
+        model: string;
+        /** A transcription taking longer is abandoned (the turn fails with one line), ms. */
+        timeoutMs: number;
+      }
+    | undefined;
   agent: {
     /** argv of the ACP agent, split like a shell would (no shell runs it). */
     argv: [string, ...string[]];
@@ -107,11 +123,16 @@ export type Config = {
 };
 
 /** Environment variables that the agent subprocess must never see. */
-export const SECRET_ENV_NAMES = ["TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "DATABASE_URL"] as const;
+export const SECRET_ENV_NAMES = [
+  "TELEGRAM_BOT_TOKEN",
+  "TELEGRAM_WEBHOOK_SECRET",
+  "DATABASE_URL",
+  "TRANSCRIBE_API_KEY",
+] as const;
 
 /**
- * The secret values of a config (bot token, webhook secret, DATABASE_URL's password): never logged,
- * never shown, never passed on.
+ * The secret values of a config (bot token, webhook secret, DATABASE_URL's password,
+ * TRANSCRIBE_API_KEY): never logged, never shown, never passed on.
  */
 export function configSecrets(config: Config): string[] {
   const password =
@@ -120,6 +141,7 @@ export function configSecrets(config: Config): string[] {
     config.telegram.botToken,
     config.telegram.webhookSecret,
     ...(password ? [decodeURIComponent(password)] : []),
+    ...(config.transcription?.apiKey ? [config.transcription.apiKey] : []),
   ];
 }
 
@@ -189,6 +211,14 @@ export function createConfig(
     cluster: { role: e.ROLE, workerId: e.WORKER_ID ?? machine.hostname ?? "localhost", shards: e.SHARDS },
     workspaceBasePath: path.resolve(cwd, e.WORKSPACE_BASE_PATH),
     workspaceTemplateDir: e.WORKSPACE_TEMPLATE_DIR && path.resolve(cwd, e.WORKSPACE_TEMPLATE_DIR),
+    transcription: e.TRANSCRIBE_URL
+      ? {
+          url: e.TRANSCRIBE_URL,
+          apiKey: e.TRANSCRIBE_API_KEY,
+          model: e.TRANSCRIBE_MODEL,
+          timeoutMs: e.TRANSCRIBE_TIMEOUT_MS,
+        }
+      : undefined,
     agent: {
       argv: [command, ...args],
       requestTimeoutMs: e.ACP_REQUEST_TIMEOUT_MS,

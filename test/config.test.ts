@@ -84,6 +84,30 @@ describe("createConfig", () => {
     expect(SECRET_ENV_NAMES).toContain("DATABASE_URL");
   });
 
+  it("reads the transcription settings only with TRANSCRIBE_URL; its key is a secret", () => {
+    expect(createConfig(required, "/srv/bot").transcription).toBeUndefined();
+    expect(
+      createConfig({ ...required, TRANSCRIBE_API_KEY: "gsk_orphan-key-123", TRANSCRIBE_URL: "" }, "/srv/bot")
+        .transcription,
+    ).toBeUndefined();
+    const url = "http://127.0.0.1:8178/v1/audio/transcriptions";
+    const local = createConfig({ ...required, TRANSCRIBE_URL: url }, "/srv/bot");
+    expect(local.transcription).toEqual({ url, apiKey: undefined, model: "whisper-1", timeoutMs: 60_000 });
+    const groq = createConfig(
+      {
+        ...required,
+        TRANSCRIBE_URL: "https://api.groq.com/openai/v1/audio/transcriptions",
+        TRANSCRIBE_API_KEY: "gsk_test-key-0123456789",
+        TRANSCRIBE_MODEL: "whisper-large-v3-turbo",
+        TRANSCRIBE_TIMEOUT_MS: "15000",
+      },
+      "/srv/bot",
+    );
+    expect(groq.transcription).toMatchObject({ model: "whisper-large-v3-turbo", timeoutMs: 15_000 });
+    expect(configSecrets(groq)).toContain("gsk_test-key-0123456789");
+    expect(SECRET_ENV_NAMES).toContain("TRANSCRIBE_API_KEY");
+  });
+
   it("logs pretty in development unless LOG_PRETTY says otherwise", () => {
     expect(createConfig({ ...required, NODE_ENV: "development" }, "/srv/bot").logPretty).toBe(true);
     expect(createConfig({ ...required, NODE_ENV: "production" }, "/srv/bot").logPretty).toBe(false);
@@ -123,6 +147,9 @@ describe("createConfig", () => {
       [{ ...required, ROLE: "worker" }, /^ROLE=worker needs DATABASE_URL/],
       [{ ...required, WORKER_ID: "a b" }, /^WORKER_ID must be/],
       [{ ...required, SHARDS: "0" }, /^SHARDS /],
+      [{ ...required, TRANSCRIBE_URL: "localhost:8178" }, /^TRANSCRIBE_URL must be an http\(s\) URL/],
+      [{ ...required, TRANSCRIBE_URL: "ftp://stt.example/v1" }, /^TRANSCRIBE_URL must be an http\(s\) URL/],
+      [{ ...required, TRANSCRIBE_TIMEOUT_MS: "0" }, /^TRANSCRIBE_TIMEOUT_MS /],
     ];
     for (const [env, expected] of cases) {
       const message = errorOf(env);
