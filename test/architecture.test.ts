@@ -31,6 +31,11 @@ const RULES: Record<string, Rule> = {
     internal: ["domain/", "db/pg/", "logger.ts"],
     forbiddenPackages: ["@agentclientprotocol/sdk", ...SERVER_PACKAGES, "better-sqlite3"],
   },
+  // Speech-to-text over HTTP: no chat, protocol, table or server.
+  "transcription/": {
+    internal: ["domain/", "logger.ts"],
+    forbiddenPackages: ["@agentclientprotocol/sdk", ...SERVER_PACKAGES, ...STORAGE_PACKAGES],
+  },
   // HTTP only acknowledges and dispatches.
   "http/": {
     internal: ["logger.ts", "operator-error.ts"],

@@ -23,13 +23,15 @@ async function runUnderGc(): Promise<Array<{ name: string; fired: boolean; ms?: 
 }
 
 describe("timeouts under garbage collection", () => {
-  it("fires a 1.5 s set-up deadline while a full GC runs every 100 ms", async () => {
+  it("fires a 1.5 s set-up deadline and transcription timeout while a full GC runs every 100 ms", async () => {
     const results = await runUnderGc();
     expect(results.map((r) => [r.name, r.fired])).toEqual([
       ["withDeadline", true],
       ["initialize", true],
+      ["transcription", true],
     ]);
     for (const result of results) expect(result.ms).toBeGreaterThanOrEqual(1_500);
     expect(results[1]?.error).toBe("initialize timed out");
+    expect(results[2]?.error).toBe("voice.ogg could not be transcribed (no transcript within 1500 ms)");
   });
 });

@@ -9,6 +9,8 @@ import path from "node:path";
 import pino from "pino";
 import { createAcpClient } from "../../src/acp/acp-client.js";
 import { withDeadline } from "../../src/acp/deadline.js";
+import { createTranscriber } from "../../src/transcription/openai-transcriber.js";
+import { startFakeTranscription } from "./fake-transcription.js";
 import { inProcessAgent } from "./in-process-agent.js";
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -61,5 +63,19 @@ await timed("initialize", () =>
     },
   ),
 );
+const stt = await startFakeTranscription();
+stt.hang();
+const voice = path.join(dir, "voice.ogg");
+fs.writeFileSync(voice, "OggS");
+await timed("transcription", () =>
+  createTranscriber({
+    url: stt.url,
+    apiKey: undefined,
+    model: "whisper-1",
+    timeoutMs: 1_500,
+    logger: pino({ level: "silent" }),
+  })({ path: voice, name: "voice.ogg", mimeType: "audio/ogg", size: 4 }, new AbortController().signal),
+);
+await stt.close();
 fs.rmSync(dir, { recursive: true, force: true });
 clearInterval(collecting);
