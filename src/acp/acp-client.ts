@@ -52,13 +52,21 @@ export function createAcpClient(options: AcpClientOptions) {
   const launch =
     options.launch ?? ((cwd: string) => spawnAgent({ argv: options.argv, cwd, env: options.env, logger }));
 
-  const { start, end } = createAgentStarter({
+  const starter = createAgentStarter({
     launch,
     timing,
     clientInfo,
     stopGraceMs: options.stopGraceMs,
     logger,
   });
+  const { end } = starter;
+  /** The capabilities of the latest initialize answered (a spare's, a turn's or a probe's). */
+  let lastCapabilities: acp.AgentCapabilities | undefined;
+  const start: typeof starter.start = async (cwd, cancel) => {
+    const started = await starter.start(cwd, cancel);
+    lastCapabilities = started.capabilities;
+    return started;
+  };
 
   const pool: AgentPool = createAgentPool({
     spares: 0,
@@ -154,7 +162,15 @@ export function createAcpClient(options: AcpClientOptions) {
         }
         if (cancel.aborted) throw new TurnCancelledError("the turn was cancelled");
 
-        const content = await promptBlocks(request.prompt, request.attachments ?? [], started.capabilities);
+        const content = await promptBlocks(request.prompt, request.attachments ?? [], started.capabilities, {
+          files: request.audio ?? [],
+          asText: request.audioAsText,
+          signal: cancel,
+        }).catch((err: unknown) => {
+          // A transcription the cancel cut short.
+          if (cancel.aborted) throw new TurnCancelledError("the turn was cancelled", { cause: err });
+          throw err;
+        });
         session.state.live = true;
         const prompt = session.agent.request(acp.methods.agent.session.prompt, {
           sessionId,
@@ -220,6 +236,12 @@ export function createAcpClient(options: AcpClientOptions) {
         await end(started);
       }
     },
+
+    /**
+     * The agent's capabilities (ACP initialize `agentCapabilities`) as its latest process answered
+     * them, warm spares and probes included; undefined until one has. Starts nothing.
+     */
+    capabilities: (): acp.AgentCapabilities | undefined => lastCapabilities,
 
     /** Ends the process kept alive for `key`, if any (/new, a setting that needs a new session). */
     release: (key: string) => pool.release(key),

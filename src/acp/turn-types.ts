@@ -12,6 +12,16 @@ export type TurnRequest = {
   prompt: acp.ContentBlock[];
   /** Files that go with the prompt (Telegram photos and documents saved in the workspace). */
   attachments?: Attachment[];
+  /**
+   * Voice notes and audio files saved in the workspace: audio blocks when the agent takes audio
+   * (promptCapabilities.audio, learned at initialize), else the text `audioAsText` gives for each.
+   */
+  audio?: Attachment[];
+  /**
+   * What an audio file becomes for an agent that takes no audio: its transcript. Called after session
+   * set-up, before session/prompt; a UserFacingError it throws fails the turn without prompting.
+   */
+  audioAsText?: (file: Attachment, signal: AbortSignal) => Promise<string>;
   /** The key's model choice, applied after every session set-up; "auto" leaves the agent's default. */
   model: string;
   /** Aborting cancels the turn: session/cancel once prompting, open permission requests resolve as cancelled. */

@@ -18,7 +18,7 @@
  * - "file <name>"                       -> writes <name> in its cwd and links it (resource_link)
  * - "outside"                           -> links a file outside its cwd
  * - "image"                             -> answers with an image content block (a 1x1 PNG)
- * Non-text prompt blocks are echoed as [file: name uri] / [image: mimeType].
+ * Non-text prompt blocks are echoed as [file: name uri] / [image: mimeType] / [audio: mimeType].
  * - "long <n>"                          -> n characters of text, in chunks
  * - "crash"                             -> exits with code 3 in the middle of the turn
  * - "slow <ms> <tag>"                   -> waits, then answers "done <tag>"
@@ -28,7 +28,7 @@
  *
  * Flags: --state-dir DIR (required), --no-load, --resume, --replay-after-response, --hang-on-load,
  * --junk (writes non-JSON lines on stdout), --ignore-cancel (keeps working after session/cancel),
- * --image (accepts image prompt blocks), --exit-on-load, --fail-load, --fork-child (leaves a child that
+ * --image (accepts image prompt blocks), --audio (accepts audio prompt blocks), --exit-on-load, --fail-load, --fork-child (leaves a child that
  * ignores stdin closing; subprocess only), --no-noise (skips the extension notification, unknown
  * update kind, thought and tool call of every turn), --models legacy|config (offers models "fast"
  * (default) and "smart" through the legacy `models` block + session/set_model, or a model config
@@ -135,6 +135,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
     args,
     envHasBotToken: host.hasEnv("TELEGRAM_BOT_TOKEN"),
     envHasWebhookSecret: host.hasEnv("TELEGRAM_WEBHOOK_SECRET"),
+    envHasTranscribeKey: host.hasEnv("TRANSCRIBE_API_KEY"),
   });
   if (flag("--fork-child")) logEvent({ event: "forked", childPid: host.forkChild() });
 
@@ -203,7 +204,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         protocolVersion: acp.PROTOCOL_VERSION,
         agentCapabilities: {
           loadSession: !flag("--no-load"),
-          promptCapabilities: { image: flag("--image"), audio: false, embeddedContext: false },
+          promptCapabilities: { image: flag("--image"), audio: flag("--audio"), embeddedContext: false },
           sessionCapabilities: {
             ...(flag("--resume") ? { resume: {} } : {}),
             close: {},
@@ -256,16 +257,16 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
       const { sessionId } = params;
       const stored = readSession(sessionId);
       if (!stored) throw acp.RequestError.resourceNotFound(sessionId);
-      const text = params.prompt
-        .map((block) => (block.type === "text" ? block.text : ""))
-        .join("")
-        .trim();
+      const texts = params.prompt.flatMap((block) => (block.type === "text" ? [block.text] : []));
+      const text = texts.join("\n").trim();
       const attached = params.prompt.flatMap((block) => {
         if (block.type === "resource_link") return [`[file: ${block.name} ${block.uri}]`];
         if (block.type === "image") return [`[image: ${block.mimeType}]`];
+        if (block.type === "audio") return [`[audio: ${block.mimeType}]`];
         return block.type === "text" ? [] : [`[${block.type}]`];
       });
-      logEvent({ event: "prompt-start", sessionId, text, attached });
+      const audio = params.prompt.flatMap((block) => (block.type === "audio" ? [block.data] : []));
+      logEvent({ event: "prompt-start", sessionId, text, texts, attached, audio });
       if (flag("--junk")) host.writeRaw("this is not JSON-RPC\n{broken json\n");
       const update = (u: acp.SessionUpdate) =>
         client.notify(acp.methods.client.session.update, { sessionId, update: u });
