@@ -26,6 +26,7 @@ import { createOutbox } from "./telegram/outbox.js";
 import { createPermissionPrompts } from "./telegram/permission-prompts.js";
 import { createTurnViews } from "./telegram/turn-views.js";
 import { createUpdateDispatch, createUpdateSource } from "./telegram/update-source.js";
+import { createTranscriber } from "./transcription/openai-transcriber.js";
 import { templateDirProblem } from "./workspace.js";
 
 /** What the composition root gets from its caller (main.ts, or a test). */
@@ -125,6 +126,9 @@ export function createApp(config: Config, deps: AppDeps) {
         models: createModelCatalog({ acpClient, logger }),
         views: createTurnViews({ telegram, outbox, prompts, streaming: config.streaming, logger }),
         fetchFile: createFileFetcher(telegram),
+        ...(config.transcription
+          ? { transcribe: createTranscriber({ ...config.transcription, logger }) }
+          : {}),
         workspaceBasePath: config.workspaceBasePath,
         workspaceTemplateDir: config.workspaceTemplateDir,
         permissionMode: config.permissions.mode,

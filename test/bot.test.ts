@@ -42,7 +42,7 @@ describe("routing replies", () => {
     expect(sent().every((c) => c.payload.message_thread_id === 77)).toBe(true);
   });
 
-  it("tells the user in one line that stickers, voice and other media do not reach the agent", async () => {
+  it("tells the user in one line that stickers and other media do not reach the agent", async () => {
     const bot = await start();
     const sticker = topicTextUpdate("", { threadId: 31 });
     const message = sticker.message as Record<string, unknown>;
@@ -58,7 +58,9 @@ describe("routing replies", () => {
     };
     await bot.postUpdate(sticker);
     const reply = await h.waitForText(31, /reach the agent/);
-    expect(reply).toBe("Only text, photos and documents reach the agent; this sticker was not sent to it.");
+    expect(reply).toBe(
+      "Only text, photos, documents, voice notes and audio files reach the agent; this sticker was not sent to it.",
+    );
     expect(agentEvents()).toEqual([]);
   });
 

@@ -8,6 +8,8 @@ export type Attachment = { path: string; name: string; mimeType: string; size: n
  * A file the user sent with a prompt, still on Telegram's side: fetched into the topic's workspace
  * when the turn runs (Bot API getFile), so the prompt keeps its place in the queue meanwhile.
  * `messageId` makes its saved name unique; `size` is Telegram's, in bytes, when it gave one.
+ * `audio`: a voice note or audio file (Bot API `voice`, `audio`), which reaches the agent as an ACP
+ * audio block or as its transcript rather than as a file.
  */
 export type PendingFile = {
   fileId: string;
@@ -15,6 +17,7 @@ export type PendingFile = {
   mimeType: string;
   size?: number;
   messageId: number;
+  audio?: boolean;
 };
 
 /** The model value that means "leave the agent's default" (the `sessions.model` column default). */

@@ -7,9 +7,10 @@ import { AUTO_MODEL, type NewTurn } from "../domain/turn.js";
 import type { QueuedTurn, TurnQueue } from "../domain/turn-queue.js";
 import type { Logger } from "../logger.js";
 import { ensureWorkspace, workspacePathFor } from "../workspace.js";
+import { audioRoute } from "./audio-input.js";
 import { createPermissionPolicy } from "./permission-policy.js";
 import { createTurnExecution, type RunningTurn } from "./turn-execution.js";
-import type { FileFetcher, LastTurn, PromptJob, Runner, TurnView, TurnViews } from "./types.js";
+import type { FileFetcher, LastTurn, PromptJob, Runner, Transcriber, TurnView, TurnViews } from "./types.js";
 
 /** What the runner wires together; durations in ms. */
 export type RunnerDeps = {
@@ -21,6 +22,8 @@ export type RunnerDeps = {
   views: TurnViews;
   /** Fetches files the user sent when their turn runs (absent: prompts carry no files). */
   fetchFile?: FileFetcher;
+  /** Speech-to-text for voice notes and audio files when the agent takes no audio (TRANSCRIBE_URL). */
+  transcribe?: Transcriber;
   workspaceBasePath: string;
   /** Copied into each new workspace before session/new (WORKSPACE_TEMPLATE_DIR), when set. */
   workspaceTemplateDir?: string | undefined;
@@ -69,6 +72,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     workspaceTemplateDir: deps.workspaceTemplateDir,
     turnTimeoutMs: deps.turnTimeoutMs,
     ...(deps.fetchFile ? { fetchFile: deps.fetchFile } : {}),
+    transcribe: deps.transcribe,
     firstNotice: (key, kind) => {
       const id = `${topicKeyId(key)}|${kind}`;
       if (saidOnce.has(id)) return false;
@@ -200,6 +204,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     availableModels: () => deps.models.get(),
     listSessions: (chatId, userId) => store.listSessions(chatId, userId),
     workspaceFor,
+    audioRoute: () => audioRoute(deps.acpClient.capabilities(), deps.transcribe),
 
     async status(key) {
       const row = await store.session(key);

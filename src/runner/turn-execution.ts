@@ -16,8 +16,9 @@ import {
 import type { QueuedTurn } from "../domain/turn-queue.js";
 import type { Logger } from "../logger.js";
 import { ensureWorkspace, workspacePathFor } from "../workspace.js";
+import { transcriptsFor } from "./audio-input.js";
 import type { PermissionPolicy } from "./permission-policy.js";
-import type { FileFetcher, LastTurn, TurnOutcome, TurnView } from "./types.js";
+import type { FileFetcher, LastTurn, Transcriber, TurnOutcome, TurnView } from "./types.js";
 
 /** Why a running turn was aborted: /cancel, TURN_TIMEOUT_MS, or a shutdown. */
 export type AbortReason = "user" | "timeout" | "shutdown";
@@ -43,6 +44,8 @@ export type TurnExecutionDeps = {
   turnTimeoutMs: number;
   /** Fetches files the user sent (see FileFetcher). */
   fetchFile?: FileFetcher;
+  /** Transcribes voice notes and audio files for an agent that takes no audio (TRANSCRIBE_URL), when set. */
+  transcribe?: Transcriber;
   /** Whether the notice `kind` is new for `key` (notices said once per topic). */
   firstNotice: (key: QueuedTurn["key"], kind: string) => boolean;
   logger: Logger;
@@ -114,10 +117,11 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
         deps.workspaceTemplateDir,
       );
       view.start({ workspacePath: cwd });
-      const attachments = [
-        ...(turn.attachments ?? []),
-        ...(await fetchFiles(turn.files ?? [], cwd, abort.signal)),
-      ];
+      const files = turn.files ?? [];
+      const fetched = await fetchFiles(files, cwd, abort.signal);
+      // Voice notes and audio files (saved like the rest) go as audio blocks or transcripts.
+      const audio = fetched.filter((_, i) => files[i]?.audio);
+      const attachments = [...(turn.attachments ?? []), ...fetched.filter((_, i) => !files[i]?.audio)];
       const prompt: ContentBlock[] = [{ type: "text", text: turn.prompt }];
       const result = await acpClient.runTurn(
         {
@@ -125,6 +129,16 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
           sessionId: row?.sessionId ?? undefined,
           prompt,
           ...(attachments.length > 0 ? { attachments } : {}),
+          ...(audio.length > 0
+            ? {
+                audio,
+                audioAsText: transcriptsFor({
+                  transcribe: deps.transcribe,
+                  view,
+                  promptChars: turn.prompt.length,
+                }),
+              }
+            : {}),
           model: row?.model ?? AUTO_MODEL,
           signal: abort.signal,
           keepAliveKey: topicKeyId(key),

@@ -46,6 +46,21 @@ export type TurnView = {
  */
 export type FileFetcher = (file: PendingFile, workspace: string, signal: AbortSignal) => Promise<Attachment>;
 
+/**
+ * Speech-to-text for a voice note or audio file saved in the workspace (TRANSCRIBE_URL): resolves
+ * with the transcript, trimmed ("" when no speech was heard); `signal` aborts it (cancel, shutdown).
+ *
+ * @throws UserFacingError, one line for the topic, when it fails or takes too long.
+ */
+export type Transcriber = (file: Attachment, signal: AbortSignal) => Promise<string>;
+
+/**
+ * How a voice note or audio file reaches the agent: as ACP `audio` blocks (the agent takes audio),
+ * as its `transcript` (TRANSCRIBE_URL), not at all (`none`), or `unknown` until an agent has
+ * answered initialize (then the turn decides).
+ */
+export type AudioRoute = "audio" | "transcript" | "none" | "unknown";
+
 /** Makes the view of one turn of `key` (in its chat and forum topic, owned by its user). */
 export type TurnViews = (key: TopicKey) => TurnView;
 
@@ -128,4 +143,10 @@ export type Runner = {
    * @throws the fs error when it cannot be created.
    */
   workspaceFor(key: TopicKey): Promise<string>;
+  /**
+   * How a voice note or audio file would reach the agent now, from TRANSCRIBE_URL and the agent's
+   * last known capabilities (ACP initialize, warm spares included); `none` means refuse it before
+   * journalling. Starts no agent.
+   */
+  audioRoute(): AudioRoute;
 };

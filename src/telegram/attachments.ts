@@ -18,6 +18,32 @@ export function tooLargeLine(name: string): string {
   return `${name} is over the 20 MB that bots can download from Telegram; it was not sent to the agent`;
 }
 
+/** File extensions of the audio types Telegram delivers, which speech-to-text servers go by. */
+const AUDIO_EXTENSIONS: Record<string, string> = {
+  "audio/ogg": "ogg",
+  "audio/opus": "ogg",
+  "audio/mpeg": "mp3",
+  "audio/mp3": "mp3",
+  "audio/mp4": "m4a",
+  "audio/m4a": "m4a",
+  "audio/x-m4a": "m4a",
+  "audio/aac": "aac",
+  "audio/wav": "wav",
+  "audio/x-wav": "wav",
+  "audio/flac": "flac",
+  "audio/x-flac": "flac",
+  "audio/webm": "webm",
+};
+
+/**
+ * The name a voice note or audio file is saved and transcribed under: `<base>.<extension of its
+ * MIME type>` (OGG, Telegram's voice note format, when the type is unknown). Voice notes carry no
+ * file name (Bot API Voice); an audio file's own `file_name` is kept when it has one.
+ */
+export function audioFileName(base: string, mimeType: string | undefined): string {
+  return `${base}.${AUDIO_EXTENSIONS[mimeType ?? ""] ?? "ogg"}`;
+}
+
 /**
  * The bot's {@link FileFetcher}: Bot API getFile, then the file URL, into `<workspace>/attachments/`
  * as `<message id>-<sanitized name>` (unique: two files of one name never overwrite each other),

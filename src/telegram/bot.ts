@@ -31,7 +31,8 @@ export function createTelegraf(options: { botToken: string; apiRoot: string }): 
 /**
  * Registers the bot's handlers on `bot`: the allowlist (messages, commands and button taps; in
  * groups strangers get silence, in a private chat one line with their user id), the commands, the
- * permission and Retry buttons, then text, photos and documents → a turn in the runner.
+ * permission and Retry buttons, then text, photos, documents, voice notes and audio files → a turn
+ * in the runner.
  *
  * @returns flushInput: submits the parts of long messages still being joined (shutdown).
  */

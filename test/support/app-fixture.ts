@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Update } from "telegraf/types";
 import { createApp } from "../../src/app.js";
-import { createConfig } from "../../src/config.js";
+import { configSecrets, createConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 import { inProcessAgent } from "./in-process-agent.js";
 import { testAgentCommand } from "./test-agent-command.js";
@@ -66,7 +66,7 @@ export async function startTestApp(options: {
   const logLines: string[] = [];
   const logger = createLogger({
     level: config.logLevel,
-    secrets: [config.telegram.botToken, config.telegram.webhookSecret],
+    secrets: configSecrets(config),
     destination: { write: (line: string) => void logLines.push(line) },
   });
   const fatalErrors: Error[] = [];

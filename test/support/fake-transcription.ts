@@ -15,7 +15,8 @@ export type TranscriptionRequest = {
 type Behaviour =
   | { kind: "text"; text: string; delayMs: number }
   | { kind: "fail"; status: number; body: string }
-  | { kind: "hang" };
+  | { kind: "hang" }
+  | { kind: "hold"; released: Promise<string> };
 
 const PATH = "/v1/audio/transcriptions";
 
@@ -25,14 +26,16 @@ const PATH = "/v1/audio/transcriptions";
  * `file` part that has a file name and bytes, and a `model` field (400 otherwise, OpenAI's error
  * shape), and, when started with `apiKey`, `Authorization: Bearer <apiKey>` (401 otherwise, echoing
  * the key it got, as OpenAI's "Incorrect API key provided" does). It answers `{ "text": ... }`
- * (`answer`, optionally after a delay), fails with a status (`fail`) or never answers (`hang`, until
- * the client gives up or the server closes). Other paths get 404.
+ * (`answer`, optionally after a delay), fails with a status (`fail`), never answers (`hang`, until
+ * the client gives up or the server closes) or answers when the test says (`hold`, then `release`).
+ * Other paths get 404.
  */
 export async function startFakeTranscription(options: { apiKey?: string } = {}) {
   const requests: TranscriptionRequest[] = [];
   let behaviour: Behaviour = { kind: "text", text: "hello from the fake transcription", delayMs: 0 };
   /** Requests whose client went away before the answer (a timeout or a cancel on the bot's side). */
   let abandoned = 0;
+  let release: (text: string) => void = () => {};
 
   const server = http.createServer(async (req, res) => {
     const reply = (status: number, body: unknown) => {
@@ -73,6 +76,7 @@ export async function startFakeTranscription(options: { apiKey?: string } = {}) 
     });
     const now = behaviour;
     if (now.kind === "hang") return;
+    if (now.kind === "hold") return reply(200, { text: await now.released });
     if (now.kind === "fail") return reply(now.status, now.body);
     if (now.delayMs > 0) await sleep(now.delayMs);
     reply(200, { text: now.text });
@@ -99,6 +103,15 @@ export async function startFakeTranscription(options: { apiKey?: string } = {}) 
     /** Never answers from now on. */
     hang(): void {
       behaviour = { kind: "hang" };
+    },
+    /** Holds the answers of the next requests until {@link release}. */
+    hold(): void {
+      behaviour = { kind: "hold", released: new Promise((resolve) => (release = resolve)) };
+    },
+    /** Answers the held requests with `text` (and later ones at once). */
+    release(text: string): void {
+      release(text);
+      behaviour = { kind: "text", text, delayMs: 0 };
     },
     /** Waits until `condition` holds (polling every 10 ms). */
     async until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
