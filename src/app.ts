@@ -21,7 +21,7 @@ import { startSessionExpiry } from "./runner/session-expiry.js";
 import { createFileFetcher } from "./telegram/attachments.js";
 import { createTelegraf, registerBot } from "./telegram/bot.js";
 import { BOT_COMMANDS } from "./telegram/commands.js";
-import { announceInterrupted } from "./telegram/interrupted.js";
+import { announceCutAnswers, announceInterrupted } from "./telegram/interrupted.js";
 import { createOutbox } from "./telegram/outbox.js";
 import { createPermissionPrompts } from "./telegram/permission-prompts.js";
 import { createTurnViews } from "./telegram/turn-views.js";
@@ -129,6 +129,7 @@ export function createApp(config: Config, deps: AppDeps) {
         workspaceTemplateDir: config.workspaceTemplateDir,
         permissionMode: config.permissions.mode,
         turnTimeoutMs: config.turns.timeoutMs,
+        stopTailMs: config.agent.stopGraceMs * 2 + 1_000,
         logger,
       });
       bot = registerBot(telegraf, {
@@ -173,10 +174,14 @@ export function createApp(config: Config, deps: AppDeps) {
       // Turns a crash (or the last shutdown) interrupted: tell their topics, with a Retry button. On
       // a database that cannot be written (disk full) the bot still starts, answering 503, and does
       // this once it can write again.
-      const recover = async () =>
-        announceInterrupted({ telegram, outbox, logger }, await opened.recoverInterrupted(), (id) =>
+      const recover = async () => {
+        await announceInterrupted({ telegram, outbox, logger }, await opened.recoverInterrupted(), (id) =>
           opened.markInterruptNotified(id),
         );
+        await announceCutAnswers({ telegram, outbox, logger }, await opened.cutAnswers(), (id) =>
+          opened.markDelivery(id, "offered"),
+        );
+      };
       await recover().catch((err: unknown) => {
         if (!(err instanceof StoreUnavailableError)) throw err;
         const stopWaiting = opened.onHealthChange((health) => {
@@ -225,8 +230,10 @@ export function createApp(config: Config, deps: AppDeps) {
       bot?.flushInput();
       // Spares and kept-alive processes first: they serve no turn.
       await agents?.close();
-      agents = undefined;
       await runner?.shutdown(config.turns.shutdownGraceMs);
+      const killed = agents?.killAll() ?? 0;
+      if (killed > 0) logger.warn({ killed }, "agent processes still alive after the shutdown: killed");
+      agents = undefined;
       await server?.close();
       server = undefined;
       await store?.close();

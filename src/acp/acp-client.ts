@@ -52,7 +52,7 @@ export function createAcpClient(options: AcpClientOptions) {
   const launch =
     options.launch ?? ((cwd: string) => spawnAgent({ argv: options.argv, cwd, env: options.env, logger }));
 
-  const { start, end } = createAgentStarter({
+  const { start, end, killAll } = createAgentStarter({
     launch,
     timing,
     clientInfo,
@@ -229,5 +229,8 @@ export function createAcpClient(options: AcpClientOptions) {
 
     /** Ends the spares and kept-alive processes and starts no more (shutdown). */
     close: () => pool.close(),
+
+    /** Kills every agent process still alive; returns how many there were. */
+    killAll,
   };
 }

@@ -24,6 +24,8 @@ export type AgentProcess = {
    * that outlived the agent) get the same treatment. Never throws.
    */
   stop(graceMs: number): Promise<void>;
+  /** Ends the whole process group at once (SIGKILL): for a shutdown that cannot wait any longer. */
+  kill(): void;
 };
 
 const STDERR_TAIL_BYTES = 4096;
@@ -92,6 +94,9 @@ export function spawnAgent(options: {
       // An agent that exits when its stdin closes does so at once; one that does not gets SIGTERM soon.
       if (!hasExited) await Promise.race([exited, sleep(Math.min(graceMs, STDIN_EXIT_WAIT_MS))]);
       await endGroup(child, hasExited, exited, graceMs, log);
+    },
+    kill: () => {
+      if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
     },
   };
 }

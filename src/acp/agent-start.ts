@@ -18,6 +18,8 @@ export function createAgentStarter(deps: {
   logger: Logger;
 }) {
   const never = new AbortController().signal;
+  /** Every agent started and not ended yet. */
+  const live = new Set<Pick<StartedAgent, "proc">>();
   const stop = async (started: Pick<StartedAgent, "proc" | "session">): Promise<void> => {
     started.session.close();
     await started.proc.stop(deps.stopGraceMs);
@@ -31,6 +33,10 @@ export function createAgentStarter(deps: {
      */
     async start(cwd: string, cancel: AbortSignal = never): Promise<StartedAgent> {
       const proc = deps.launch(cwd);
+      live.add({ proc });
+      void proc.exited.then(() => {
+        for (const agent of live) if (agent.proc === proc) live.delete(agent);
+      });
       const session = connectAgent(proc, deps.logger);
       const request: acp.InitializeRequest = {
         protocolVersion: acp.PROTOCOL_VERSION,
@@ -46,6 +52,12 @@ export function createAgentStarter(deps: {
         await stop({ proc, session });
         throw err;
       }
+    },
+
+    /** Kills every agent process still alive (SIGKILL to its group): the last step of a shutdown. */
+    killAll(): number {
+      for (const agent of live) agent.proc.kill();
+      return live.size;
     },
 
     /** Ends the session (session/close when offered) and the process. Never throws. */

@@ -80,6 +80,8 @@ export const turns = sqliteTable(
     error: text("error"),
     /** Whether the topic was told of the interruption (interrupted turns only). */
     interruptNotified: integer("interrupt_notified", { mode: "boolean" }).notNull().default(false),
+    /** "cut": a shutdown stopped the answer's posting (offered after the restart); "offered"; null. */
+    delivery: text("delivery", { enum: ["cut", "offered"] }),
     /** ISO 8601 (UTC). */
     createdAt: text("created_at").notNull(),
     startedAt: text("started_at"),

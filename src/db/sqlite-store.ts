@@ -126,6 +126,8 @@ export function createSqliteStore(database: OpenDatabase, options: SqliteStoreOp
     dropTurn: (id, state, error) => write(() => journal.drop(id, state, error)),
     recoverInterrupted: () => write((): TurnRecord[] => journal.recoverInterrupted()),
     markInterruptNotified: (id) => write(() => journal.markInterruptNotified(id)),
+    markDelivery: (id, delivery) => write(() => journal.markDelivery(id, delivery)),
+    cutAnswers: () => read((): TurnRecord[] => journal.cutAnswers()),
     turn: (id) => read((): TurnRecord | undefined => journal.get(id)),
     retryOf: (id) => read((): TurnRecord | undefined => journal.retryOf(id)),
     close: () =>

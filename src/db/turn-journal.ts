@@ -94,6 +94,16 @@ export function createTurnJournal(db: Db, now: () => Date = () => new Date()) {
         .all();
     },
 
+    /** Marks a completed turn's answer as cut by a shutdown ("cut") or offered to its topic. */
+    markDelivery(id: number, delivery: "cut" | "offered"): void {
+      db.update(turns).set({ delivery }).where(eq(turns.id, id)).run();
+    },
+
+    /** Completed turns whose answer a shutdown cut and that were not offered yet, oldest first. */
+    cutAnswers(): TurnRow[] {
+      return db.select().from(turns).where(eq(turns.delivery, "cut")).orderBy(turns.id).all();
+    },
+
     /** Records that the topic was told of an interrupted turn. */
     markInterruptNotified(id: number): void {
       db.update(turns).set({ interruptNotified: true }).where(eq(turns.id, id)).run();

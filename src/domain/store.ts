@@ -85,6 +85,10 @@ export interface Store {
   recoverInterrupted(): Promise<TurnRecord[]>;
   /** Records that the topic was told of an interrupted turn. */
   markInterruptNotified(id: number): Promise<void>;
+  /** Marks a completed turn's answer as cut by a shutdown (`cut`) or offered to its topic (`offered`). */
+  markDelivery(id: number, delivery: "cut" | "offered"): Promise<void>;
+  /** Completed turns whose answer a shutdown cut and that were not offered yet, oldest first. */
+  cutAnswers(): Promise<TurnRecord[]>;
   /** One turn by id. */
   turn(id: number): Promise<TurnRecord | undefined>;
   /** The turn that retried `id`, if any. */

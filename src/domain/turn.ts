@@ -68,6 +68,11 @@ export type TurnRecord = TopicKey & {
   stopReason: string | null;
   error: string | null;
   interruptNotified: boolean;
+  /**
+   * A completed turn whose answer a shutdown cut before it was all posted: `cut` (to offer after the
+   * restart), `offered` (the topic was offered it); null otherwise.
+   */
+  delivery: "cut" | "offered" | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;

@@ -1,5 +1,5 @@
 import type { Telegram } from "telegraf";
-import { threadParam } from "../domain/topic-key.js";
+import { tapperKeyOf, threadParam } from "../domain/topic-key.js";
 import type { TurnRecord } from "../domain/turn.js";
 import type { Logger } from "../logger.js";
 import type { Runner } from "../runner/types.js";
@@ -42,6 +42,69 @@ export async function announceInterrupted(
       deps.logger.error({ err, turnId: turn.id }, "could not tell a topic about its interrupted turn");
     }
   }
+}
+
+/** callback_data prefix of the button under an answer a shutdown cut: `a:<turn id>`. */
+export const ANSWER_CALLBACK_PREFIX = "a:";
+
+/**
+ * Offers each answer a shutdown cut before it was all posted, in its topic, with a 📄 button that
+ * sends the whole answer as answer.md; calls `offered` for each offer that went out. Errors are
+ * logged per turn, never thrown.
+ */
+export async function announceCutAnswers(
+  deps: { telegram: Telegram; outbox: Outbox; logger: Logger },
+  turns: TurnRecord[],
+  offered: (turnId: number) => Promise<void>,
+): Promise<void> {
+  for (const turn of turns) {
+    const preview =
+      turn.prompt.length > PREVIEW_CHARS ? `${turn.prompt.slice(0, PREVIEW_CHARS)}…` : turn.prompt;
+    const text = `⚠️ The bot restarted before it finished posting the answer to:\n«${preview}»`;
+    try {
+      await deps.outbox.send(
+        turn.chatId,
+        () =>
+          deps.telegram.sendMessage(turn.chatId, text, {
+            ...threadParam(turn.threadId),
+            reply_markup: {
+              inline_keyboard: [
+                [{ text: "📄 Send the answer", callback_data: `${ANSWER_CALLBACK_PREFIX}${turn.id}` }],
+              ],
+            },
+          }),
+        "cut answer",
+      );
+      await offered(turn.id);
+    } catch (err) {
+      deps.logger.error({ err, turnId: turn.id }, "could not offer a cut answer");
+    }
+  }
+}
+
+/** Registers the 📄 button: the whole answer as answer.md, for the user whose prompt it was. */
+export function registerAnswerButton(
+  router: Router,
+  deps: { runner: Runner; outbox: Outbox; logger: Logger },
+): void {
+  router.action(ANSWER_CALLBACK_PREFIX, async (ctx, data) => {
+    const message = ctx.callbackQuery.message;
+    if (!message) return ctx.answerCbQuery("This message is too old.", { show_alert: true });
+    const found = await deps.runner.answerOf(Number(data.slice(ANSWER_CALLBACK_PREFIX.length)), ctx.from.id);
+    if ("refusal" in found) return ctx.answerCbQuery(found.refusal, { show_alert: true });
+    await ctx.answerCbQuery("Sending the answer");
+    const { key } = tapperKeyOf(message, ctx.from.id);
+    await deps.outbox.send(
+      key.chatId,
+      () =>
+        ctx.telegram.sendDocument(
+          key.chatId,
+          { source: Buffer.from(found.text, "utf8"), filename: "answer.md" },
+          threadParam(key.threadId),
+        ),
+      "answer.md",
+    );
+  });
 }
 
 /** Registers the Retry button: the runner queues the prompt again, for the user whose prompt it was. */

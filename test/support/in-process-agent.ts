@@ -99,6 +99,7 @@ export function inProcessAgent(flags: readonly string[]): InProcessLauncher {
         await Promise.race([exited, timer]);
         die({ code: null, signal: "SIGTERM" });
       },
+      kill: () => die({ code: null, signal: "SIGKILL" }),
     };
   };
   return Object.assign(launch, { running: () => running });

@@ -27,6 +27,7 @@ function turnRecord(row: PgTurnRow): TurnRecord {
     stopReason: row.stopReason,
     error: row.error,
     interruptNotified: row.interruptNotified,
+    delivery: row.delivery,
     createdAt: row.createdAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
     finishedAt: row.finishedAt?.toISOString() ?? null,
@@ -134,6 +135,17 @@ export function createPgJournal(db: PgDb, now: () => Date) {
         .from(turns)
         .where(and(eq(turns.state, "interrupted"), eq(turns.interruptNotified, false)))
         .orderBy(turns.id);
+      return rows.map(turnRecord);
+    },
+
+    /** Marks a completed turn's answer as cut by a shutdown ("cut") or offered to its topic. */
+    async markDelivery(id: number, delivery: "cut" | "offered"): Promise<void> {
+      await db.update(turns).set({ delivery }).where(eq(turns.id, id));
+    },
+
+    /** Completed turns whose answer a shutdown cut and that were not offered yet, oldest first. */
+    async cutAnswers(): Promise<TurnRecord[]> {
+      const rows = await db.select().from(turns).where(eq(turns.delivery, "cut")).orderBy(turns.id);
       return rows.map(turnRecord);
     },
 

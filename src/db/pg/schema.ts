@@ -84,6 +84,8 @@ export const turns = pgTable(
     stopReason: text("stop_reason"),
     error: text("error"),
     interruptNotified: boolean("interrupt_notified").notNull().default(false),
+    /** "cut": a shutdown stopped the answer's posting (offered after the restart); "offered"; null. */
+    delivery: text("delivery", { enum: ["cut", "offered"] }),
     createdAt: at("created_at").notNull(),
     startedAt: at("started_at"),
     finishedAt: at("finished_at"),
