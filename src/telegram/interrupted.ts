@@ -11,37 +11,61 @@ export const RETRY_CALLBACK_PREFIX = "r:";
 /** Longest prompt preview in the message about an interrupted turn, characters. */
 const PREVIEW_CHARS = 200;
 
+type OfferDeps = { telegram: Telegram; outbox: Outbox; logger: Logger };
+
 /**
- * Tells each interrupted turn's topic that the bot stopped before it finished, quoting the prompt,
- * with a 🔁 Retry button; calls `notified` for each turn whose message went out. Errors are logged
- * per turn, never thrown.
+ * Posts one message per turn into the turn's topic, quoting its prompt after `lead`, with one
+ * button (`label`, callback data `<prefix><turn id>`); calls `done` for each that went out. Errors
+ * are logged per turn, never thrown.
  */
-export async function announceInterrupted(
-  deps: { telegram: Telegram; outbox: Outbox; logger: Logger },
+async function offerPerTurn(
+  deps: OfferDeps,
   turns: TurnRecord[],
-  notified: (turnId: number) => Promise<void>,
+  offer: { lead: string; label: string; prefix: string; what: string },
+  done: (turnId: number) => Promise<void>,
 ): Promise<void> {
   for (const turn of turns) {
     const preview =
       turn.prompt.length > PREVIEW_CHARS ? `${turn.prompt.slice(0, PREVIEW_CHARS)}…` : turn.prompt;
-    const text = `⚠️ The bot stopped before it finished this prompt:\n«${preview}»`;
     try {
       await deps.outbox.send(
         turn.chatId,
         () =>
-          deps.telegram.sendMessage(turn.chatId, text, {
+          deps.telegram.sendMessage(turn.chatId, `${offer.lead}\n«${preview}»`, {
             ...threadParam(turn.threadId),
             reply_markup: {
-              inline_keyboard: [[{ text: "🔁 Retry", callback_data: `${RETRY_CALLBACK_PREFIX}${turn.id}` }]],
+              inline_keyboard: [[{ text: offer.label, callback_data: `${offer.prefix}${turn.id}` }]],
             },
           }),
-        "interrupted turn",
+        offer.what,
       );
-      await notified(turn.id);
+      await done(turn.id);
     } catch (err) {
-      deps.logger.error({ err, turnId: turn.id }, "could not tell a topic about its interrupted turn");
+      deps.logger.error({ err, turnId: turn.id }, `could not post the ${offer.what} message`);
     }
   }
+}
+
+/**
+ * Tells each interrupted turn's topic that the bot stopped before it finished, quoting the prompt,
+ * with a 🔁 Retry button; calls `notified` for each turn whose message went out.
+ */
+export function announceInterrupted(
+  deps: OfferDeps,
+  turns: TurnRecord[],
+  notified: (turnId: number) => Promise<void>,
+): Promise<void> {
+  return offerPerTurn(
+    deps,
+    turns,
+    {
+      lead: "⚠️ The bot stopped before it finished this prompt:",
+      label: "🔁 Retry",
+      prefix: RETRY_CALLBACK_PREFIX,
+      what: "interrupted turn",
+    },
+    notified,
+  );
 }
 
 /** callback_data prefix of the button under an answer a shutdown cut: `a:<turn id>`. */
@@ -49,37 +73,24 @@ export const ANSWER_CALLBACK_PREFIX = "a:";
 
 /**
  * Offers each answer a shutdown cut before it was all posted, in its topic, with a 📄 button that
- * sends the whole answer as answer.md; calls `offered` for each offer that went out. Errors are
- * logged per turn, never thrown.
+ * sends the whole answer as answer.md; calls `offered` for each offer that went out.
  */
-export async function announceCutAnswers(
-  deps: { telegram: Telegram; outbox: Outbox; logger: Logger },
+export function announceCutAnswers(
+  deps: OfferDeps,
   turns: TurnRecord[],
   offered: (turnId: number) => Promise<void>,
 ): Promise<void> {
-  for (const turn of turns) {
-    const preview =
-      turn.prompt.length > PREVIEW_CHARS ? `${turn.prompt.slice(0, PREVIEW_CHARS)}…` : turn.prompt;
-    const text = `⚠️ The bot restarted before it finished posting the answer to:\n«${preview}»`;
-    try {
-      await deps.outbox.send(
-        turn.chatId,
-        () =>
-          deps.telegram.sendMessage(turn.chatId, text, {
-            ...threadParam(turn.threadId),
-            reply_markup: {
-              inline_keyboard: [
-                [{ text: "📄 Send the answer", callback_data: `${ANSWER_CALLBACK_PREFIX}${turn.id}` }],
-              ],
-            },
-          }),
-        "cut answer",
-      );
-      await offered(turn.id);
-    } catch (err) {
-      deps.logger.error({ err, turnId: turn.id }, "could not offer a cut answer");
-    }
-  }
+  return offerPerTurn(
+    deps,
+    turns,
+    {
+      lead: "⚠️ The bot restarted before it finished posting the answer to:",
+      label: "📄 Send the answer",
+      prefix: ANSWER_CALLBACK_PREFIX,
+      what: "cut answer",
+    },
+    offered,
+  );
 }
 
 /** Registers the 📄 button: the whole answer as answer.md, for the user whose prompt it was. */
