@@ -2,6 +2,7 @@ import * as acp from "@agentclientprotocol/sdk";
 import type { Logger } from "../logger.js";
 import type { AgentProcess } from "./agent-process.js";
 import { connectAgent } from "./connection.js";
+import { endProcesses, markedProcesses } from "./process-sweep.js";
 import { closeSession, type SetupTiming, type StartedAgent, setupRequest } from "./session-setup.js";
 
 /**
@@ -60,10 +61,22 @@ export function createAgentStarter(deps: {
       return live.size;
     },
 
-    /** Ends the session (session/close when offered) and the process. Never throws. */
+    /**
+     * Ends the session (session/close when offered) and the process group; then any process still
+     * carrying its marker (a child that left the group with setsid). Never throws.
+     */
     async end(started: StartedAgent): Promise<void> {
       await closeSession(started, deps.timing, deps.logger);
       await stop(started);
+      const marker = started.proc.marker;
+      if (marker === undefined) return;
+      const escaped = markedProcesses((m) => m === marker);
+      if (escaped.length === 0) return;
+      deps.logger.warn(
+        { pids: escaped },
+        "processes of a finished agent outside its process group; ending them",
+      );
+      await endProcesses(escaped, deps.stopGraceMs);
     },
   };
 }

@@ -96,6 +96,13 @@ export type NewTurn = {
  */
 export type TurnFence = { shard: number; workerId: string; epoch: number };
 
+/**
+ * The agent process a turn ran in, as recorded in the journal: its pid (= its process group id),
+ * its start time (/proc/<pid>/stat field 22, clock ticks since boot: a reused pid has another) and
+ * its marker (the TG_ACP_AGENT value its environment and its children's carry).
+ */
+export type AgentRecord = { pid: number; startTime: string; marker: string };
+
 /** What a finished turn records. */
 export type TurnEnd = { answer?: string; stopReason?: string; error?: string };
 
