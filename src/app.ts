@@ -1,9 +1,12 @@
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { type AcpClient, createAcpClient } from "./acp/acp-client.js";
 import { resolveAgentExecutable } from "./acp/agent-command.js";
 import type { AgentProcess } from "./acp/agent-process.js";
+import { endLeftoverAgents, endThisBootsAgents } from "./acp/leftover-agents.js";
 import { createModelCatalog } from "./acp/model-catalog.js";
+import { agentMarkers } from "./acp/process-sweep.js";
 import { agentClientOptions } from "./agent-options.js";
 import { type Config, configSecrets } from "./config.js";
 import { openPgStore } from "./db/pg/pg-store.js";
@@ -21,7 +24,7 @@ import { startSessionExpiry } from "./runner/session-expiry.js";
 import { createFileFetcher } from "./telegram/attachments.js";
 import { createTelegraf, registerBot } from "./telegram/bot.js";
 import { BOT_COMMANDS } from "./telegram/commands.js";
-import { announceInterrupted } from "./telegram/interrupted.js";
+import { announceCutAnswers, announceInterrupted } from "./telegram/interrupted.js";
 import { createOutbox } from "./telegram/outbox.js";
 import { createPermissionPrompts } from "./telegram/permission-prompts.js";
 import { createTurnViews } from "./telegram/turn-views.js";
@@ -57,6 +60,15 @@ export function createApp(config: Config, deps: AppDeps) {
   let source: ReturnType<typeof createUpdateSource> | undefined;
   let server: Listening | undefined;
   let stopExpiry = () => {};
+  // Every agent process carries <instance>:<boot>:<n> in TG_ACP_AGENT: the instance is this bot's
+  // database, so two bots on one machine never end each other's agents.
+  const markers = agentMarkers(
+    createHash("sha256")
+      .update(config.databaseUrl ? `pg:${config.cluster.workerId}` : config.databasePath)
+      .digest("hex")
+      .slice(0, 12),
+    randomBytes(4).toString("hex"),
+  );
   let agents: AcpClient | undefined;
   let accepting = false;
 
@@ -108,6 +120,7 @@ export function createApp(config: Config, deps: AppDeps) {
       fs.mkdirSync(neutralCwd, { recursive: true, mode: 0o700 });
       const acpClient = createAcpClient({
         ...agentClientOptions(config, deps.env, logger),
+        markers,
         ...(deps.launchAgent ? { launch: deps.launchAgent } : {}),
         pool: {
           spares: config.agent.warmSpares,
@@ -133,6 +146,7 @@ export function createApp(config: Config, deps: AppDeps) {
         workspaceTemplateDir: config.workspaceTemplateDir,
         permissionMode: config.permissions.mode,
         turnTimeoutMs: config.turns.timeoutMs,
+        stopTailMs: config.agent.stopGraceMs * 2 + 1_000,
         logger,
       });
       bot = registerBot(telegraf, {
@@ -174,13 +188,24 @@ export function createApp(config: Config, deps: AppDeps) {
       accepting = true;
       acpClient.warmUp();
 
+      // What a crash of the last run left running: its recorded agent groups, marked processes.
+      await endLeftoverAgents(
+        await opened.recordedAgents().catch(() => []),
+        markers,
+        config.agent.stopGraceMs,
+        logger,
+      );
       // Turns a crash (or the last shutdown) interrupted: tell their topics, with a Retry button. On
       // a database that cannot be written (disk full) the bot still starts, answering 503, and does
       // this once it can write again.
-      const recover = async () =>
-        announceInterrupted({ telegram, outbox, logger }, await opened.recoverInterrupted(), (id) =>
+      const recover = async () => {
+        await announceInterrupted({ telegram, outbox, logger }, await opened.recoverInterrupted(), (id) =>
           opened.markInterruptNotified(id),
         );
+        await announceCutAnswers({ telegram, outbox, logger }, await opened.cutAnswers(), (id) =>
+          opened.markDelivery(id, "offered"),
+        );
+      };
       await recover().catch((err: unknown) => {
         if (!(err instanceof StoreUnavailableError)) throw err;
         const stopWaiting = opened.onHealthChange((health) => {
@@ -229,8 +254,12 @@ export function createApp(config: Config, deps: AppDeps) {
       bot?.flushInput();
       // Spares and kept-alive processes first: they serve no turn.
       await agents?.close();
-      agents = undefined;
       await runner?.shutdown(config.turns.shutdownGraceMs);
+      const killed = agents?.killAll() ?? 0;
+      if (killed > 0) logger.warn({ killed }, "agent processes still alive after the shutdown: killed");
+      agents = undefined;
+      // Children of this run's agents that left their process groups.
+      await endThisBootsAgents(markers, config.agent.stopGraceMs);
       await server?.close();
       server = undefined;
       await store?.close();

@@ -68,6 +68,7 @@ export const envSchema = z.object({
   PERMISSION_MODE: z.enum(["ask", "allow", "deny"]).default("ask"),
   PERMISSION_TIMEOUT_MS: positiveMs(600_000),
   STREAM_EDIT_INTERVAL_MS: positiveMs(1_500),
+  MAX_ANSWER_CHARS: z.coerce.number().int().min(1_000).max(10_000_000).default(50_000),
   STREAM_FIRST_SEND_MS: z.coerce.number().int().min(0).max(10_000).default(800),
   GROUP_CHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(20),
   PRIVATE_CHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(60),

@@ -93,6 +93,8 @@ export type Config = {
     editIntervalMs: number;
     /** How long the first message of an answer waits for more text (or the turn's end), ms. */
     firstSendMs: number;
+    /** Past this many characters of an answer, messages stop and the whole answer goes as answer.md. */
+    maxAnswerChars: number;
     /** Messages and edits per minute per group (all its topics share it) and per private chat. */
     groupPerMinute: number;
     privatePerMinute: number;
@@ -233,6 +235,7 @@ export function createConfig(
     streaming: {
       editIntervalMs: e.STREAM_EDIT_INTERVAL_MS,
       firstSendMs: e.STREAM_FIRST_SEND_MS,
+      maxAnswerChars: e.MAX_ANSWER_CHARS,
       groupPerMinute: e.GROUP_CHAT_MESSAGES_PER_MINUTE,
       privatePerMinute: e.PRIVATE_CHAT_MESSAGES_PER_MINUTE,
       showThoughts: e.SHOW_THOUGHTS,

@@ -102,6 +102,11 @@ function recordingViews(
         : { outcome: { outcome: "selected", optionId } };
     },
     finish: async (outcome: TurnOutcome) => void events.push({ key, event: "finish", detail: outcome }),
+    stopDelivery: () => void events.push({ key, event: "stop-delivery" }),
+    abandon: () => {
+      events.push({ key, event: "abandon" });
+      return false;
+    },
   });
   const outcomes = (key: TopicKey) =>
     events.filter((e) => e.key === key && e.event === "finish").map((e) => (e.detail as TurnOutcome).kind);
@@ -233,12 +238,12 @@ describe("runner", () => {
     const running = r.submit(prompt(keyA, "long"));
     const queued = [r.submit(prompt(keyA, "q1")), r.submit(prompt(keyA, "q2"))];
     await until(() => acp.calls.length > 0);
-    expect(await r.cancel(keyA)).toEqual({ cancelledRunning: true, dropped: 2 });
+    expect(await r.cancel(keyA)).toEqual({ cancelledRunning: true, stoppedDelivery: false, dropped: 2 });
     await Promise.all([running, ...queued]);
     expect(acp.calls.map((c) => c.text)).toEqual(["long"]);
     const finished = views.events.find((e) => e.event === "finish")?.detail as TurnOutcome;
     expect(finished.kind === "answered" && finished.result.stopReason).toBe("cancelled");
-    expect(await r.cancel(keyA)).toEqual({ cancelledRunning: false, dropped: 0 });
+    expect(await r.cancel(keyA)).toEqual({ cancelledRunning: false, stoppedDelivery: false, dropped: 0 });
   });
 
   it("cancels a turn past the turn timeout and reports it as failed", async () => {

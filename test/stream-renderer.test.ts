@@ -88,6 +88,7 @@ function renderer(
     editIntervalMs: 1500,
     firstSendMs: options.firstSendMs ?? 0,
     pageLimit: 3900,
+    maxAnswerChars: 1_000_000,
     showThoughts: options.showThoughts ?? false,
     prompts: {} as PermissionPrompts,
     logger: pino({ level: "silent" }),

@@ -7,6 +7,7 @@ import { createAgentStarter } from "./agent-start.js";
 import { rejectAfterAbort, withDeadline } from "./deadline.js";
 import { guard, isTimeout, oneLine, TurnCancelledError } from "./errors.js";
 import { applyModel, modelsOf } from "./models.js";
+import { processStartTime } from "./process-sweep.js";
 import { promptBlocks, promptUsage } from "./prompt-content.js";
 import { createSession, restoreSession, type SetupTiming, type StartedAgent } from "./session-setup.js";
 import type { AgentDescription, TurnCallbacks, TurnRequest } from "./turn-types.js";
@@ -24,6 +25,8 @@ export type AcpClientOptions = {
   clientInfo?: { name: string; version: string };
   /** Starts the agent with `cwd` as its working directory; {@link spawnAgent} of `argv` by default. */
   launch?: (cwd: string) => AgentProcess;
+  /** Gives each spawned agent its TG_ACP_AGENT marker (see agentMarkers); none without. */
+  markers?: { next(): string };
   /** Warm spares and keep-alive (see createAgentPool); without it every turn spawns its own process. */
   pool?: Pick<
     AgentPoolOptions,
@@ -50,7 +53,15 @@ export function createAcpClient(options: AcpClientOptions) {
   };
   const never = new AbortController().signal;
   const launch =
-    options.launch ?? ((cwd: string) => spawnAgent({ argv: options.argv, cwd, env: options.env, logger }));
+    options.launch ??
+    ((cwd: string) =>
+      spawnAgent({
+        argv: options.argv,
+        cwd,
+        env: options.env,
+        ...(options.markers ? { marker: options.markers.next() } : {}),
+        logger,
+      }));
 
   const starter = createAgentStarter({
     launch,
@@ -59,7 +70,7 @@ export function createAcpClient(options: AcpClientOptions) {
     stopGraceMs: options.stopGraceMs,
     logger,
   });
-  const { end } = starter;
+  const { end, killAll } = starter;
   /** The capabilities of the latest initialize answered (a spare's, a turn's or a probe's). */
   let lastCapabilities: acp.AgentCapabilities | undefined;
   const start: typeof starter.start = async (cwd, cancel) => {
@@ -108,6 +119,7 @@ export function createAcpClient(options: AcpClientOptions) {
           void pool.done(holder.started);
           holder.started = await pool.take(request.cwd, cancel);
           holder.started.session.bind(callbacks, cancel);
+          reportAgent(holder.started, callbacks);
         }
       }
     }
@@ -134,6 +146,7 @@ export function createAcpClient(options: AcpClientOptions) {
           : pool.claim(request.keepAliveKey, request.sessionId, request.cwd);
       const holder = { started: kept?.started ?? (await pool.take(request.cwd, cancel)) };
       holder.started.session.bind(callbacks, cancel);
+      reportAgent(holder.started, callbacks);
       let keep = false;
       try {
         const ready =
@@ -251,5 +264,16 @@ export function createAcpClient(options: AcpClientOptions) {
 
     /** Ends the spares and kept-alive processes and starts no more (shutdown). */
     close: () => pool.close(),
+
+    /** Kills every agent process still alive; returns how many there were. */
+    killAll,
   };
+}
+
+/** Tells the turn which process serves it (pid, start time, marker), for the journal. */
+function reportAgent(started: StartedAgent, callbacks: TurnCallbacks): void {
+  const { pid, marker } = started.proc;
+  if (pid === undefined || marker === undefined || !callbacks.onAgent) return;
+  const startTime = processStartTime(pid);
+  if (startTime !== undefined) callbacks.onAgent({ pid, startTime, marker });
 }

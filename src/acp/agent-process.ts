@@ -4,6 +4,7 @@ import { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as acp from "@agentclientprotocol/sdk";
 import type { Logger } from "../logger.js";
+import { AGENT_MARKER_ENV, signalGroup } from "./process-sweep.js";
 import { junkLineDetector } from "./stdout-junk.js";
 
 /** How an agent process ended: exit code or signal, or the error that kept it from starting. */
@@ -12,6 +13,8 @@ export type AgentExit = { code: number | null; signal: NodeJS.Signals | null; er
 /** A running ACP agent subprocess: its stdio as an ACP stream, and a gentle way to end it. */
 export type AgentProcess = {
   readonly pid: number | undefined;
+  /** The TG_ACP_AGENT marker in its environment (and its children's), when it was given one. */
+  readonly marker?: string;
   /** ACP JSON-RPC over the child's stdin/stdout (NDJSON, ACP "Transports"). */
   readonly stream: acp.Stream;
   /** Resolves when the child has exited (or failed to spawn). */
@@ -24,6 +27,8 @@ export type AgentProcess = {
    * that outlived the agent) get the same treatment. Never throws.
    */
   stop(graceMs: number): Promise<void>;
+  /** Ends the whole process group at once (SIGKILL): for a shutdown that cannot wait any longer. */
+  kill(): void;
 };
 
 const STDERR_TAIL_BYTES = 4096;
@@ -39,12 +44,14 @@ export function spawnAgent(options: {
   argv: readonly [string, ...string[]];
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** Put into the environment as TG_ACP_AGENT, so the agent's children can be found later. */
+  marker?: string;
   logger: Logger;
 }): AgentProcess {
   const [command, ...args] = options.argv;
   const child = spawn(command, args, {
     cwd: options.cwd,
-    env: options.env,
+    env: options.marker === undefined ? options.env : { ...options.env, [AGENT_MARKER_ENV]: options.marker },
     stdio: ["pipe", "pipe", "pipe"],
     detached: true,
   });
@@ -84,6 +91,7 @@ export function spawnAgent(options: {
 
   return {
     pid: child.pid,
+    ...(options.marker !== undefined ? { marker: options.marker } : {}),
     stream,
     exited,
     stderrTail: () => stderr,
@@ -92,6 +100,9 @@ export function spawnAgent(options: {
       // An agent that exits when its stdin closes does so at once; one that does not gets SIGTERM soon.
       if (!hasExited) await Promise.race([exited, sleep(Math.min(graceMs, STDIN_EXIT_WAIT_MS))]);
       await endGroup(child, hasExited, exited, graceMs, log);
+    },
+    kill: () => {
+      if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
     },
   };
 }
@@ -114,16 +125,5 @@ async function endGroup(
     log.warn({ graceMs }, "agent process group still alive after SIGTERM; sending SIGKILL");
     signalGroup(pgid, "SIGKILL");
     await Promise.race([once(child, "exit"), sleep(graceMs)]);
-  }
-}
-
-/** Signals a process group; false when no process of the group is left. */
-function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch {
-    // ESRCH: nobody left in the group; EPERM: the id now belongs to someone else's process.
-    return false;
   }
 }

@@ -2,6 +2,7 @@ import * as acp from "@agentclientprotocol/sdk";
 import type { Logger } from "../logger.js";
 import type { AgentProcess } from "./agent-process.js";
 import { connectAgent } from "./connection.js";
+import { endProcesses, markedProcesses } from "./process-sweep.js";
 import { closeSession, type SetupTiming, type StartedAgent, setupRequest } from "./session-setup.js";
 
 /**
@@ -18,6 +19,8 @@ export function createAgentStarter(deps: {
   logger: Logger;
 }) {
   const never = new AbortController().signal;
+  /** Every agent started and not ended yet. */
+  const live = new Set<Pick<StartedAgent, "proc">>();
   const stop = async (started: Pick<StartedAgent, "proc" | "session">): Promise<void> => {
     started.session.close();
     await started.proc.stop(deps.stopGraceMs);
@@ -31,6 +34,10 @@ export function createAgentStarter(deps: {
      */
     async start(cwd: string, cancel: AbortSignal = never): Promise<StartedAgent> {
       const proc = deps.launch(cwd);
+      live.add({ proc });
+      void proc.exited.then(() => {
+        for (const agent of live) if (agent.proc === proc) live.delete(agent);
+      });
       const session = connectAgent(proc, deps.logger);
       const request: acp.InitializeRequest = {
         protocolVersion: acp.PROTOCOL_VERSION,
@@ -48,10 +55,28 @@ export function createAgentStarter(deps: {
       }
     },
 
-    /** Ends the session (session/close when offered) and the process. Never throws. */
+    /** Kills every agent process still alive (SIGKILL to its group): the last step of a shutdown. */
+    killAll(): number {
+      for (const agent of live) agent.proc.kill();
+      return live.size;
+    },
+
+    /**
+     * Ends the session (session/close when offered) and the process group; then any process still
+     * carrying its marker (a child that left the group with setsid). Never throws.
+     */
     async end(started: StartedAgent): Promise<void> {
       await closeSession(started, deps.timing, deps.logger);
       await stop(started);
+      const marker = started.proc.marker;
+      if (marker === undefined) return;
+      const escaped = markedProcesses((m) => m === marker);
+      if (escaped.length === 0) return;
+      deps.logger.warn(
+        { pids: escaped },
+        "processes of a finished agent outside its process group; ending them",
+      );
+      await endProcesses(escaped, deps.stopGraceMs);
     },
   };
 }

@@ -1,6 +1,6 @@
 import type * as acp from "@agentclientprotocol/sdk";
 import type { AgentModels } from "../domain/agent-models.js";
-import type { Attachment, TurnResult } from "../domain/turn.js";
+import type { AgentRecord, Attachment, TurnResult } from "../domain/turn.js";
 
 /** One prompt turn to run in a fresh agent process. */
 export type TurnRequest = {
@@ -55,6 +55,8 @@ export type TurnCallbacks = {
     request: acp.RequestPermissionRequest,
     signal: AbortSignal,
   ) => Promise<acp.RequestPermissionResponse>;
+  /** The agent process that serves the turn (pid, start time, marker), for the journal. */
+  onAgent?: (agent: AgentRecord) => void;
   /**
    * The prompt finished; called before the agent process is ended (which can take the stop grace
    * period), so the answer need not wait for it. runTurn still resolves only once the process is gone.

@@ -54,6 +54,8 @@ export async function chatTurn(options: {
         );
         return rejectResponse(request);
       },
+      stopDelivery: () => {},
+      abandon: () => false,
       finish: async (outcome) => {
         if (outcome.kind === "answered") {
           const note =

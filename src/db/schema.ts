@@ -80,6 +80,12 @@ export const turns = sqliteTable(
     error: text("error"),
     /** Whether the topic was told of the interruption (interrupted turns only). */
     interruptNotified: integer("interrupt_notified", { mode: "boolean" }).notNull().default(false),
+    /** "cut": a shutdown stopped the answer's posting (offered after the restart); "offered"; null. */
+    delivery: text("delivery", { enum: ["cut", "offered"] }),
+    /** The agent process the turn runs in: pid (its group id), start time (/proc stat) and marker. */
+    agentPid: integer("agent_pid"),
+    agentStartTime: text("agent_start_time"),
+    agentMarker: text("agent_marker"),
     /** ISO 8601 (UTC). */
     createdAt: text("created_at").notNull(),
     startedAt: text("started_at"),

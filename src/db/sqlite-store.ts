@@ -126,6 +126,10 @@ export function createSqliteStore(database: OpenDatabase, options: SqliteStoreOp
     dropTurn: (id, state, error) => write(() => journal.drop(id, state, error)),
     recoverInterrupted: () => write((): TurnRecord[] => journal.recoverInterrupted()),
     markInterruptNotified: (id) => write(() => journal.markInterruptNotified(id)),
+    markDelivery: (id, delivery) => write(() => journal.markDelivery(id, delivery)),
+    recordAgent: (id, agent) => write(() => journal.recordAgent(id, agent)),
+    recordedAgents: () => read(() => journal.recordedAgents()),
+    cutAnswers: () => read((): TurnRecord[] => journal.cutAnswers()),
     turn: (id) => read((): TurnRecord | undefined => journal.get(id)),
     retryOf: (id) => read((): TurnRecord | undefined => journal.retryOf(id)),
     close: () =>

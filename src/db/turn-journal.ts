@@ -1,6 +1,14 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import type { TopicKey } from "../domain/topic-key.js";
-import type { Attachment, FinalTurnState, PendingFile, TurnEnd, TurnState } from "../domain/turn.js";
+import type {
+  AgentRecord,
+  Attachment,
+  FinalTurnState,
+  PendingFile,
+  TurnEnd,
+  TurnState,
+} from "../domain/turn.js";
+import { agentRecords } from "./agent-records.js";
 import type { Db } from "./database.js";
 import { type TurnRow, turns } from "./schema.js";
 
@@ -92,6 +100,40 @@ export function createTurnJournal(db: Db, now: () => Date = () => new Date()) {
         .where(and(eq(turns.state, "interrupted"), eq(turns.interruptNotified, false)))
         .orderBy(turns.id)
         .all();
+    },
+
+    /** Records the agent process a turn runs in. */
+    recordAgent(id: number, agent: AgentRecord): void {
+      db.update(turns)
+        .set({ agentPid: agent.pid, agentStartTime: agent.startTime, agentMarker: agent.marker })
+        .where(eq(turns.id, id))
+        .run();
+    },
+
+    /** The agent processes recorded for turns still queued or running. */
+    recordedAgents(): Array<AgentRecord & { turnId: number }> {
+      return agentRecords(
+        db
+          .select({
+            turnId: turns.id,
+            pid: turns.agentPid,
+            startTime: turns.agentStartTime,
+            marker: turns.agentMarker,
+          })
+          .from(turns)
+          .where(and(inArray(turns.state, ["queued", "running"]), isNotNull(turns.agentPid)))
+          .all(),
+      );
+    },
+
+    /** Marks a completed turn's answer as cut by a shutdown ("cut") or offered to its topic. */
+    markDelivery(id: number, delivery: "cut" | "offered"): void {
+      db.update(turns).set({ delivery }).where(eq(turns.id, id)).run();
+    },
+
+    /** Completed turns whose answer a shutdown cut and that were not offered yet, oldest first. */
+    cutAnswers(): TurnRow[] {
+      return db.select().from(turns).where(eq(turns.delivery, "cut")).orderBy(turns.id).all();
     },
 
     /** Records that the topic was told of an interrupted turn. */

@@ -3,7 +3,15 @@ import type { TopicKey } from "./topic-key.js";
 /** Whether the store can write: `ok`, or why not (one line) and since when (Date.now()). */
 export type StoreHealth = { ok: true } | { ok: false; reason: string; since: number };
 
-import type { FinalTurnState, NewTurn, SessionRecord, TurnEnd, TurnFence, TurnRecord } from "./turn.js";
+import type {
+  AgentRecord,
+  FinalTurnState,
+  NewTurn,
+  SessionRecord,
+  TurnEnd,
+  TurnFence,
+  TurnRecord,
+} from "./turn.js";
 
 /**
  * Everything the bot keeps between restarts, as whole operations: the sessions of topic keys, the
@@ -85,6 +93,14 @@ export interface Store {
   recoverInterrupted(): Promise<TurnRecord[]>;
   /** Records that the topic was told of an interrupted turn. */
   markInterruptNotified(id: number): Promise<void>;
+  /** Records the agent process a turn runs in (for ending it after a crash of the bot). */
+  recordAgent(id: number, agent: AgentRecord): Promise<void>;
+  /** The agent processes recorded for turns still queued or running (a crash left them so). */
+  recordedAgents(): Promise<Array<AgentRecord & { turnId: number }>>;
+  /** Marks a completed turn's answer as cut by a shutdown (`cut`) or offered to its topic (`offered`). */
+  markDelivery(id: number, delivery: "cut" | "offered"): Promise<void>;
+  /** Completed turns whose answer a shutdown cut and that were not offered yet, oldest first. */
+  cutAnswers(): Promise<TurnRecord[]>;
   /** One turn by id. */
   turn(id: number): Promise<TurnRecord | undefined>;
   /** The turn that retried `id`, if any. */

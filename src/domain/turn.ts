@@ -71,6 +71,11 @@ export type TurnRecord = TopicKey & {
   stopReason: string | null;
   error: string | null;
   interruptNotified: boolean;
+  /**
+   * A completed turn whose answer a shutdown cut before it was all posted: `cut` (to offer after the
+   * restart), `offered` (the topic was offered it); null otherwise.
+   */
+  delivery: "cut" | "offered" | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -93,6 +98,13 @@ export type NewTurn = {
  * has one process and no leases, and ignores it.
  */
 export type TurnFence = { shard: number; workerId: string; epoch: number };
+
+/**
+ * The agent process a turn ran in, as recorded in the journal: its pid (= its process group id),
+ * its start time (/proc/<pid>/stat field 22, clock ticks since boot: a reused pid has another) and
+ * its marker (the TG_ACP_AGENT value its environment and its children's carry).
+ */
+export type AgentRecord = { pid: number; startTime: string; marker: string };
 
 /** What a finished turn records. */
 export type TurnEnd = { answer?: string; stopReason?: string; error?: string };

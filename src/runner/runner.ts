@@ -30,6 +30,8 @@ export type RunnerDeps = {
   permissionMode: PermissionMode;
   /** A turn running longer is cancelled (session/cancel, then the process is ended). */
   turnTimeoutMs: number;
+  /** After the shutdown grace, how long interrupted agents may take to end before shutdown returns, ms. */
+  stopTailMs?: number;
   logger: Logger;
 };
 
@@ -57,6 +59,8 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
   const { store, queue, logger } = deps;
   const pending = new Map<number, Pending>();
   const running = new Map<string, RunningTurn>();
+  /** Turns whose agent is done while their answer is still being posted, by key. */
+  const delivering = new Map<string, { turnId: number; view: TurnView }>();
   const last = new Map<string, LastTurn>();
   let draining = false;
   /** Notices said once per topic (`<key>|<kind>`), for this run of the bot. */
@@ -109,7 +113,14 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
         });
         if (summary) last.set(id, summary);
         // The agent is done: its slot goes to the next turn while the answer is still delivered.
-        return { after: delivered.finally(() => finishPending(turn.turnId)) };
+        const posting = { turnId: turn.turnId, view: viewOf(turn).view };
+        delivering.set(id, posting);
+        return {
+          after: delivered.finally(() => {
+            if (delivering.get(id) === posting) delivering.delete(id);
+            finishPending(turn.turnId);
+          }),
+        };
       } catch (err) {
         finishPending(turn.turnId);
         throw err;
@@ -176,7 +187,14 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
       await drop(dropped, "cancelled");
       const current = running.get(topicKeyId(key));
       current?.abort("user");
-      return { cancelledRunning: current !== undefined, dropped: dropped.length };
+      // An answer still being posted: the rest goes as one document.
+      const posting = delivering.get(topicKeyId(key));
+      posting?.view.stopDelivery();
+      return {
+        cancelledRunning: current !== undefined,
+        stoppedDelivery: posting !== undefined,
+        dropped: dropped.length,
+      };
     },
 
     async retry(turnId, userId) {
@@ -193,6 +211,14 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
         retryOf: turnId,
       }).catch((err: unknown) => logger.error({ err, turnId }, "could not queue the retry"));
       return undefined;
+    },
+
+    async answerOf(turnId, userId) {
+      const turn = await store.turn(turnId);
+      if (!turn?.answer) return { refusal: "This answer is no longer kept." };
+      if (turn.userId !== userId)
+        return { refusal: "Only the user whose prompt this was can get its answer." };
+      return { text: turn.answer };
     },
 
     async resetSession(key) {
@@ -221,21 +247,22 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
 
     async shutdown(graceMs) {
       draining = true;
-      const finished = queue.idle();
-      let timer: NodeJS.Timeout | undefined;
-      const inTime = await Promise.race([
-        finished.then(() => true),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(false), graceMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (!inTime) {
-        logger.warn({ graceMs }, "turns still running after the shutdown grace period; interrupting them");
-        await drop(await queue.removeQueued(), "interrupted");
-        for (const turn of running.values()) turn.abort("shutdown");
+      if (await settlesWithin(queue.idle(), graceMs)) return;
+      logger.warn({ graceMs }, "turns still running after the shutdown grace period; interrupting them");
+      await drop(await queue.removeQueued(), "interrupted");
+      for (const turn of running.values()) turn.abort("shutdown");
+      // Answers still being posted are cut here and offered after the restart.
+      for (const { turnId, view } of delivering.values()) {
+        if (view.abandon()) {
+          await store
+            .markDelivery(turnId, "cut")
+            .catch((err: unknown) => logger.error({ err, turnId }, "could not record a cut answer"));
+        }
       }
-      await queue.idle();
+      // Agents get their stop grace to end after session/cancel; past it the shutdown goes on anyway.
+      if (!(await settlesWithin(queue.idle(), deps.stopTailMs ?? 10_000))) {
+        logger.warn("agents still ending after the shutdown's grace; not waiting for them");
+      }
     },
 
     async idle() {
@@ -248,4 +275,17 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
 /** The text of a prompt's text blocks, for the journal. */
 function promptText(job: PromptJob): string {
   return job.prompt.map((block) => (block.type === "text" ? block.text : "")).join("\n");
+}
+
+/** Whether `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const inTime = await Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  return inTime;
 }

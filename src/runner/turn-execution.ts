@@ -154,6 +154,11 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
             });
           },
           onModels: (offer) => deps.models.remember(offer),
+          onAgent: (agent) => {
+            store.recordAgent(turnId, agent).catch((err: unknown) => {
+              log.warn({ err }, "could not record the turn's agent process");
+            });
+          },
           onPermission: (request, signal) => deps.policy(key, view, request, signal),
           // The answer goes out while the agent process is still being ended.
           onResult: (done) => {

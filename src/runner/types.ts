@@ -33,8 +33,18 @@ export type TurnView = {
    * with the chosen option, or `cancelled` on timeout or when `signal` aborts.
    */
   askPermission(request: RequestPermissionRequest, signal: AbortSignal): Promise<RequestPermissionResponse>;
-  /** The turn is over; deliver the rest of the answer. */
+  /** The turn is over; deliver the rest of the answer (resolves when it is delivered). */
   finish(outcome: TurnOutcome): Promise<void>;
+  /**
+   * /cancel or Stop while the answer is still being posted: no more of it is posted as messages;
+   * the whole answer goes as one document instead.
+   */
+  stopDelivery(): void;
+  /**
+   * Shutdown: stop at once, posting nothing more; `finish` resolves. Returns whether part of the
+   * answer was not delivered (the turn is then offered after the restart).
+   */
+  abandon(): boolean;
 };
 
 /**
@@ -94,8 +104,11 @@ export type TopicStatus = {
   last: LastTurn | undefined;
 };
 
-/** What /cancel did: whether a running turn was told to stop, and how many queued prompts were dropped. */
-export type CancelResult = { cancelledRunning: boolean; dropped: number };
+/**
+ * What /cancel did: whether a running turn was told to stop, whether an answer still being posted
+ * was stopped (the rest goes as a document), and how many queued prompts were dropped.
+ */
+export type CancelResult = { cancelledRunning: boolean; stoppedDelivery: boolean; dropped: number };
 
 /**
  * What the Telegram layer may ask of the bot's core: submit prompts, act on a topic's running turn,
@@ -120,6 +133,11 @@ export type Runner = {
    * `userId`. Returns why it cannot be retried, or undefined when it was queued.
    */
   retry(turnId: number, userId: number): Promise<string | undefined>;
+  /**
+   * The answer of a completed turn, for its own user (the 📄 button under an answer a shutdown cut):
+   * the text, or why not.
+   */
+  answerOf(turnId: number, userId: number): Promise<{ text: string } | { refusal: string }>;
   /** /new: the key's next prompt starts a new ACP session (workspace and model stay). */
   resetSession(key: TopicKey): Promise<void>;
   /** The key's model choice ("auto" = the agent's default). */

@@ -21,9 +21,11 @@ export function outcomeNote(outcome: TurnOutcome, hasText: boolean): string | un
 /**
  * The answer of one turn as it grows: the agent's Markdown so far plus, at the end, the note on how
  * the turn ended, rendered as Telegram HTML and cut into message-sized pages of at most `pageLimit`
- * characters (UTF-16 code units). Rendering is cached until the text changes.
+ * characters (UTF-16 code units). Only the first `maxChars` characters (MAX_ANSWER_CHARS) are shown
+ * in messages; past them a line says the whole answer follows as a document. Rendering is cached
+ * until the shown text changes, so a flood costs no more than `maxChars` to render.
  */
-export function createAnswerPages(pageLimit: number) {
+export function createAnswerPages(pageLimit: number, maxChars = Number.POSITIVE_INFINITY) {
   let markdown = "";
   let firstTextAt: number | undefined;
   let note: string | undefined;
@@ -46,9 +48,20 @@ export function createAnswerPages(pageLimit: number) {
     end(outcome: TurnOutcome): void {
       note = outcomeNote(outcome, this.hasText());
     },
+    /** Whether the answer is longer than what messages show (it goes as a document too). */
+    overflows: () => markdown.length > maxChars,
+    /** The agent's whole Markdown (for the answer.md document). */
+    markdown: () => markdown,
     /** The current pages, in order. */
     pages(): Page[] {
-      const text = [markdown.trim(), note].filter((part) => part !== undefined && part !== "").join("\n\n");
+      const overflow = markdown.length > maxChars;
+      const shown = overflow ? markdown.slice(0, maxChars) : markdown;
+      const more = overflow
+        ? `_(The answer goes on past ${maxChars.toLocaleString("en")} characters: the whole of it follows as answer.md.)_`
+        : undefined;
+      const text = [shown.trim(), more, note]
+        .filter((part) => part !== undefined && part !== "")
+        .join("\n\n");
       if (cache.key !== text) cache = { key: text, pages: paginate(renderMarkdown(text), pageLimit) };
       return cache.pages;
     },

@@ -125,6 +125,12 @@ export function createAnswerStream(deps: {
       return inFlight;
     },
 
+    /** Whether a page is not shown in its latest text yet (the answer is not all delivered). */
+    pending(): boolean {
+      const all = deps.pages.pages();
+      return all.some((page, index) => answer[index]?.shown !== page.html);
+    },
+
     /** Whether any answer text has been shown yet (a message or a draft). */
     hasShownText(): boolean {
       return answer.length > 0 || draft !== undefined;

@@ -3,7 +3,7 @@ import { StoreUnavailableError } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
 import type { Runner } from "../runner/types.js";
 import { registerCommands } from "./commands.js";
-import { registerRetryButton } from "./interrupted.js";
+import { registerAnswerButton, registerRetryButton } from "./interrupted.js";
 import type { Outbox } from "./outbox.js";
 import { PERMISSION_CALLBACK_PREFIX, type PermissionPrompts } from "./permission-prompts.js";
 import { registerPromptHandlers, registerUnsupportedContent } from "./prompt-handlers.js";
@@ -86,6 +86,7 @@ export function registerBot(
   router.action(PERMISSION_CALLBACK_PREFIX, (ctx, data) => deps.prompts.handleCallback(ctx, data));
   registerCommands(router, { runner, outbox: deps.outbox, reply, agentCommand: deps.agentCommand, logger });
   registerRetryButton(router, { runner, logger });
+  registerAnswerButton(router, { runner, outbox: deps.outbox, logger });
   registerPromptHandlers(bot, { runner, router, intake, reply, logger });
   // After the message handlers, so text messages (the hot path) skip this layer.
   router.mountActions(bot, (ctx, err) => updateLogger(ctx, logger).error({ err }, "button tap failed"));

@@ -51,9 +51,11 @@ export function registerCommands(
   router.command(
     "cancel",
     withTopic(async (ctx, topic) => {
-      const { cancelledRunning, dropped } = await runner.cancel(topic.key);
+      const { cancelledRunning, stoppedDelivery, dropped } = await runner.cancel(topic.key);
       const parts: string[] = [];
       if (cancelledRunning) parts.push("⏹ Cancelling the running turn.");
+      else if (stoppedDelivery)
+        parts.push("⏹ Stopped posting the answer; the whole of it follows as answer.md.");
       if (dropped > 0) parts.push(`Dropped ${dropped} queued message${dropped === 1 ? "" : "s"}.`);
       await reply(
         ctx,

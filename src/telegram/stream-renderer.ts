@@ -1,6 +1,6 @@
 import type { SessionUpdate } from "@agentclientprotocol/sdk";
 import type { Telegram } from "telegraf";
-import { messageThreadIdOf, type TopicKey } from "../domain/topic-key.js";
+import { messageThreadIdOf, type TopicKey, threadParam } from "../domain/topic-key.js";
 import type { Logger } from "../logger.js";
 import type { TurnView } from "../runner/types.js";
 import { createAnswerPages } from "./answer-pages.js";
@@ -27,6 +27,8 @@ export type StreamRendererOptions = {
   firstSendMs: number;
   /** Past this many characters of HTML the stream continues in a new message (≤ 4096). */
   pageLimit: number;
+  /** Past this many characters of the agent's Markdown, messages stop; the whole goes as answer.md. */
+  maxAnswerChars: number;
   showThoughts: boolean;
   prompts: PermissionPrompts;
   logger: Logger;
@@ -65,7 +67,7 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
   const typing = createTypingAction(telegram, key, (err) =>
     logger.debug({ err, chatId }, "sendChatAction failed"),
   );
-  const pages = createAnswerPages(options.pageLimit);
+  const pages = createAnswerPages(options.pageLimit, options.maxAnswerChars);
   const answer = createAnswerStream({
     sender,
     pages,
@@ -85,6 +87,11 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
   });
 
   let final = false;
+  /** /cancel or Stop during delivery: no more messages, the whole answer as a document. */
+  let stopped = false;
+  /** Shutdown: nothing more at all. */
+  let abandoned = false;
+  let documentSent = false;
   let workspacePath: string | undefined;
   const notices: Array<{ text: string; sent: () => void }> = [];
   const files: OutgoingFile[] = [];
@@ -126,16 +133,42 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
     };
   }
 
+  /** The whole answer as answer.md, once the turn is final, when it overflowed or delivery stopped. */
+  function documentStep(): Step | undefined {
+    if (documentSent || !(stopped || pages.overflows()) || !pages.hasText()) return undefined;
+    documentSent = true;
+    const source = Buffer.from(pages.markdown(), "utf8");
+    return {
+      run: async () => {
+        await outbox.send(
+          chatId,
+          () =>
+            telegram.sendDocument(
+              chatId,
+              { source, filename: "answer.md" },
+              {
+                ...threadParam(key.threadId),
+                caption: `The whole answer (${pages.length().toLocaleString("en")} characters).`,
+              },
+            ),
+          { label: "answer.md", priority: "message", topic: key.threadId },
+        );
+      },
+    };
+  }
+
   /** The next Bot API operation, or how long to wait for one. */
   function nextOp(now: number): Op {
+    if (abandoned) return "done";
     const notice = noticeStep();
     if (notice) return notice;
+    if (stopped) return final ? (documentStep() ?? fileStep() ?? "done") : "idle";
     const answerNext = answer.next(now);
     if (typeof answerNext !== "number") return answerNext;
     const progressNext = progress.next(now, { textShown: answer.hasShownText(), final });
     if (typeof progressNext !== "number") return progressNext;
     const waitUntil = Math.min(answerNext, progressNext);
-    if (final && waitUntil === Number.POSITIVE_INFINITY) return fileStep() ?? "done";
+    if (final && waitUntil === Number.POSITIVE_INFINITY) return documentStep() ?? fileStep() ?? "done";
     return waitUntil === Number.POSITIVE_INFINITY ? "idle" : { waitUntil };
   }
 
@@ -157,10 +190,14 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
     }
   }
 
+  let resolveAbandoned = () => {};
+  const abandonedSignal = new Promise<void>((resolve) => {
+    resolveAbandoned = resolve;
+  });
   const ensurePump = () => {
     pump ??= runPump();
     poke();
-    return pump;
+    return Promise.race([pump, abandonedSignal]);
   };
 
   return {
@@ -221,6 +258,22 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
         request,
         signal,
       ),
+
+    stopDelivery() {
+      if (stopped || abandoned) return;
+      stopped = true;
+      logger.info({ chatId }, "delivery of an answer stopped; the whole answer follows as answer.md");
+      void ensurePump();
+    },
+
+    abandon() {
+      const undelivered = final && !abandoned && (answer.pending() || (pages.overflows() && !documentSent));
+      abandoned = true;
+      typing.stop();
+      resolveAbandoned();
+      poke();
+      return undelivered;
+    },
 
     async finish(outcome) {
       typing.stop();

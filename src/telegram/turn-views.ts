@@ -34,6 +34,7 @@ export function createTurnViews(deps: {
       editIntervalMs: deps.streaming.editIntervalMs,
       firstSendMs: deps.streaming.firstSendMs,
       pageLimit: STREAM_PAGE_LIMIT,
+      maxAnswerChars: deps.streaming.maxAnswerChars,
       showThoughts: deps.streaming.showThoughts,
       prompts: deps.prompts,
       logger: deps.logger,

@@ -85,6 +85,7 @@ export function inProcessAgent(flags: readonly string[]): InProcessLauncher {
       },
       alive: () => !dead,
       forkChild: () => undefined,
+      escapeChild: () => undefined,
     }).catch((err: unknown) => {
       if (!(err instanceof AgentExited)) die({ code: 1, signal: null, error: err as Error });
     });
@@ -99,6 +100,7 @@ export function inProcessAgent(flags: readonly string[]): InProcessLauncher {
         await Promise.race([exited, timer]);
         die({ code: null, signal: "SIGTERM" });
       },
+      kill: () => die({ code: null, signal: "SIGKILL" }),
     };
   };
   return Object.assign(launch, { running: () => running });

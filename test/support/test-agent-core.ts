@@ -34,7 +34,9 @@
  * (default) and "smart" through the legacy `models` block + session/set_model, or a model config
  * option + session/set_config_option; like some real agents, a loaded session starts on the default
  * model again), --init-delay MS (answers initialize that much later), --fail-init-in TEXT (fails
- * initialize when its working directory contains TEXT), --hang-on-initialize (never answers it).
+ * initialize when its working directory contains TEXT), --hang-on-initialize (never answers it),
+ * --setsid-child (leaves a child in a session of its own; subprocess only), --ignore-stdin-close
+ * (keeps running after its stdin closed, until signalled; subprocess only).
  */
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
@@ -64,6 +66,8 @@ export type AgentHost = {
   alive(): boolean;
   /** Spawns a child that ignores stdin closing; returns its pid (subprocess only). */
   forkChild(): number | undefined;
+  /** Spawns a child that leaves the process group (setsid); returns its pid (subprocess only). */
+  escapeChild(): number | undefined;
 };
 
 type Entry = { role: "user" | "agent"; text: string };
@@ -138,6 +142,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
     envHasTranscribeKey: host.hasEnv("TRANSCRIBE_API_KEY"),
   });
   if (flag("--fork-child")) logEvent({ event: "forked", childPid: host.forkChild() });
+  if (flag("--setsid-child")) logEvent({ event: "escaped", childPid: host.escapeChild() });
 
   const cancelled = new Set<string>();
   const modelsFlag = optionValue("--models");
@@ -423,9 +428,13 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
   }
 
   const connection = app.connect(host.stream);
-  // Like real agents: stdin closing ends the process.
+  // Like most real agents: stdin closing ends the process (unless told to linger, like some do).
   await connection.closed;
   if (!host.alive()) return;
+  if (flag("--ignore-stdin-close")) {
+    logEvent({ event: "lingering" });
+    return;
+  }
   logEvent({ event: "exit" });
   host.exit(0);
 }

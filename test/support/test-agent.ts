@@ -24,12 +24,26 @@ await runTestAgent({
     process.exit(code);
   },
   alive: () => !exiting,
+  escapeChild: () => {
+    const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], {
+      stdio: "ignore",
+      detached: true,
+    });
+    child.unref();
+    return child.pid;
+  },
   forkChild: () => {
     // A grandchild in the same process group that would outlive the agent if only the agent were killed.
     const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
     return child.pid;
   },
-}).catch((err: unknown) => {
-  process.stderr.write(`test-agent: ${(err as Error).message}\n`);
-  process.exit(2);
-});
+}).then(
+  () => {
+    // --ignore-stdin-close: linger until signalled, as an agent waiting on a model call would.
+    if (process.argv.includes("--ignore-stdin-close")) setInterval(() => {}, 1000);
+  },
+  (err: unknown) => {
+    process.stderr.write(`test-agent: ${(err as Error).message}\n`);
+    process.exit(2);
+  },
+);

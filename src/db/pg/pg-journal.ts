@@ -1,5 +1,6 @@
-import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, type SQL, sql } from "drizzle-orm";
 import type {
+  AgentRecord,
   FinalTurnState,
   NewTurn,
   TurnEnd,
@@ -7,6 +8,7 @@ import type {
   TurnRecord,
   TurnState,
 } from "../../domain/turn.js";
+import { agentRecords } from "../agent-records.js";
 import type { PgDb } from "./database.js";
 import type { PgExecutor } from "./pg-sessions.js";
 import { type PgTurnRow, shardLease, turns } from "./schema.js";
@@ -27,6 +29,7 @@ function turnRecord(row: PgTurnRow): TurnRecord {
     stopReason: row.stopReason,
     error: row.error,
     interruptNotified: row.interruptNotified,
+    delivery: row.delivery,
     createdAt: row.createdAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
     finishedAt: row.finishedAt?.toISOString() ?? null,
@@ -134,6 +137,39 @@ export function createPgJournal(db: PgDb, now: () => Date) {
         .from(turns)
         .where(and(eq(turns.state, "interrupted"), eq(turns.interruptNotified, false)))
         .orderBy(turns.id);
+      return rows.map(turnRecord);
+    },
+
+    /** Records the agent process a turn runs in. */
+    async recordAgent(id: number, agent: AgentRecord): Promise<void> {
+      await db
+        .update(turns)
+        .set({ agentPid: agent.pid, agentStartTime: agent.startTime, agentMarker: agent.marker })
+        .where(eq(turns.id, id));
+    },
+
+    /** The agent processes recorded for turns still queued or running. */
+    async recordedAgents(): Promise<Array<AgentRecord & { turnId: number }>> {
+      const rows = await db
+        .select({
+          turnId: turns.id,
+          pid: turns.agentPid,
+          startTime: turns.agentStartTime,
+          marker: turns.agentMarker,
+        })
+        .from(turns)
+        .where(and(inArray(turns.state, ["queued", "running"]), isNotNull(turns.agentPid)));
+      return agentRecords(rows);
+    },
+
+    /** Marks a completed turn's answer as cut by a shutdown ("cut") or offered to its topic. */
+    async markDelivery(id: number, delivery: "cut" | "offered"): Promise<void> {
+      await db.update(turns).set({ delivery }).where(eq(turns.id, id));
+    },
+
+    /** Completed turns whose answer a shutdown cut and that were not offered yet, oldest first. */
+    async cutAnswers(): Promise<TurnRecord[]> {
+      const rows = await db.select().from(turns).where(eq(turns.delivery, "cut")).orderBy(turns.id);
       return rows.map(turnRecord);
     },
 

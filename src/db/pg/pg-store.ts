@@ -136,6 +136,10 @@ export function createPgStore(database: OpenPgDatabase, options: PgStoreOptions 
     interruptTurn: (id, error, fence) => journal.interrupt(id, error, fence),
     recoverInterrupted: () => journal.recoverInterrupted(options.interruptLeftovers ?? true),
     markInterruptNotified: (id) => journal.markInterruptNotified(id),
+    markDelivery: (id, delivery) => journal.markDelivery(id, delivery),
+    recordAgent: (id, agent) => journal.recordAgent(id, agent),
+    recordedAgents: () => journal.recordedAgents(),
+    cutAnswers: () => journal.cutAnswers(),
     turn: (id) => journal.get(id),
     retryOf: (id) => journal.retryOf(id),
   };

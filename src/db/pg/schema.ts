@@ -84,6 +84,12 @@ export const turns = pgTable(
     stopReason: text("stop_reason"),
     error: text("error"),
     interruptNotified: boolean("interrupt_notified").notNull().default(false),
+    /** "cut": a shutdown stopped the answer's posting (offered after the restart); "offered"; null. */
+    delivery: text("delivery", { enum: ["cut", "offered"] }),
+    /** The agent process the turn runs in: pid (its group id), start time (/proc stat) and marker. */
+    agentPid: integer("agent_pid"),
+    agentStartTime: text("agent_start_time"),
+    agentMarker: text("agent_marker"),
     createdAt: at("created_at").notNull(),
     startedAt: at("started_at"),
     finishedAt: at("finished_at"),
