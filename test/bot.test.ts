@@ -164,6 +164,17 @@ describe("failures", () => {
     await h.waitForText(9, /^echo: still there\?$/);
   });
 
+  it("posts an agent's notice (ACP Session Notices) as its own line, apart from the answer", async () => {
+    const bot = await start();
+    await bot.postUpdate(topicTextUpdate("notice", { threadId: 12 }));
+    await h.waitForText(12, /^answered after a notice$/);
+    await bot.app.idle();
+    expect(h.textsIn(12)).toEqual([
+      "⚠️ MCP server failed to start: github: exited with code 1",
+      "answered after a notice",
+    ]);
+  });
+
   it("fails start-up with one line when the agent binary is missing", async () => {
     const failing = startTestApp({
       apiRoot: h.api.url,

@@ -3,6 +3,7 @@ import type { SessionSetup, TurnResult } from "../domain/turn.js";
 import type { Logger } from "../logger.js";
 import { type AgentPool, type AgentPoolOptions, createAgentPool } from "./agent-pool.js";
 import { type AgentProcess, spawnAgent } from "./agent-process.js";
+import { createSessionMinuteGuard } from "./agent-quirks.js";
 import { createAgentStarter } from "./agent-start.js";
 import { rejectAfterAbort, withDeadline } from "./deadline.js";
 import { guard, isTimeout, oneLine, TurnCancelledError } from "./errors.js";
@@ -91,6 +92,8 @@ export function createAcpClient(options: AcpClientOptions) {
     logger,
   });
 
+  const sessionMinute = createSessionMinuteGuard();
+
   /**
    * The session for the turn: restored, or new (telling the user when the old one was lost). An
    * agent that hung or died on load is replaced: `holder.started` is always the turn's agent.
@@ -102,6 +105,7 @@ export function createAcpClient(options: AcpClientOptions) {
     holder: { started: StartedAgent },
   ) {
     if (request.sessionId !== undefined) {
+      await sessionMinute.beforeLoad(holder.started.init, request.sessionId, callbacks.onNotice, cancel);
       try {
         const restored = await restoreSession(holder.started, request.sessionId, request.cwd, timing, cancel);
         return { sessionId: request.sessionId, ...restored };
@@ -209,6 +213,7 @@ export function createAcpClient(options: AcpClientOptions) {
           ...(Object.keys(usage).length > 0 ? { usage } : {}),
         };
         keep = request.keepAliveKey !== undefined && response.stopReason !== "cancelled";
+        if (setup === "new") sessionMinute.created(started.init, sessionId);
         callbacks.onResult?.(result);
         return result;
       } catch (err) {
@@ -219,10 +224,12 @@ export function createAcpClient(options: AcpClientOptions) {
       } finally {
         const sessionId = holder.started.session.state.sessionId;
         const key = request.keepAliveKey;
+        // An agent that cannot load a session in the minute it made it stays up past that minute.
+        const keepForMs = sessionMinute.keepForMs(sessionId);
         await pool.done(
           holder.started,
           keep && key !== undefined && sessionId !== undefined
-            ? { key, sessionId, cwd: request.cwd, model: request.model }
+            ? { key, sessionId, cwd: request.cwd, model: request.model, keepForMs }
             : undefined,
         );
       }

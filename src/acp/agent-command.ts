@@ -1,6 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
 
+/** How the agents users install today are installed, by their executable's name. */
+export const AGENT_INSTALLS: Readonly<Record<string, string>> = {
+  "claude-agent-acp": "npm install -g @agentclientprotocol/claude-agent-acp",
+  "codex-acp": "npm install -g @agentclientprotocol/codex-acp",
+  gemini: "npm install -g @google/gemini-cli",
+  "kiro-cli": "curl -fsSL https://cli.kiro.dev/install | bash",
+};
+
 /** Thrown when the agent command cannot be run; the message is one line for the operator. */
 export class AgentCommandError extends Error {
   override name = "AgentCommandError";
@@ -29,10 +37,11 @@ export function resolveAgentExecutable(command: string, env: NodeJS.ProcessEnv, 
       // not here, or not executable: try the next PATH entry
     }
   }
+  const install = AGENT_INSTALLS[path.basename(command)];
   throw new AgentCommandError(
     command.includes("/")
       ? `ACP_AGENT_COMMAND: ${command} does not exist or is not executable`
-      : `ACP_AGENT_COMMAND: \`${command}\` was not found on PATH (install the agent or set ACP_AGENT_COMMAND to its full command)`,
+      : `ACP_AGENT_COMMAND: \`${command}\` was not found on PATH (${install ? `install it with \`${install}\`` : "install the agent"}, or set ACP_AGENT_COMMAND to its full command)`,
   );
 }
 

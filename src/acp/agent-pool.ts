@@ -206,14 +206,17 @@ export function createAgentPool(options: AgentPoolOptions) {
      * The turn is done with `started`: keeps it for `key`'s next turn when keep-alive is on and
      * `kept` says which session it holds, otherwise ends it. Resolves once it is ended (or kept).
      */
-    done(started: StartedAgent, kept?: { key: string } & Omit<KeptAgent, "started">): Promise<void> {
+    done(
+      started: StartedAgent,
+      kept?: { key: string; keepForMs?: number } & Omit<KeptAgent, "started">,
+    ): Promise<void> {
       inUse -= 1;
-      if (!kept || options.keepAliveMs <= 0 || closed || !started.session.isOpen())
-        return options.end(started);
+      const keepForMs = Math.max(options.keepAliveMs, kept?.keepForMs ?? 0);
+      if (!kept || keepForMs <= 0 || closed || !started.session.isOpen()) return options.end(started);
       release(kept.key);
-      const timer = setTimeout(() => release(kept.key), options.keepAliveMs);
+      const timer = setTimeout(() => release(kept.key), keepForMs);
       timer.unref();
-      const { key, ...session } = kept;
+      const { key, keepForMs: _keepFor, ...session } = kept;
       parked.set(key, { ...session, started, timer, parkedAt: Date.now() });
       void started.proc.exited.then(() => {
         if (parked.get(key)?.started === started) {

@@ -41,7 +41,12 @@ export function createAgentStarter(deps: {
       const session = connectAgent(proc, deps.logger);
       const request: acp.InitializeRequest = {
         protocolVersion: acp.PROTOCOL_VERSION,
-        clientCapabilities: { fs: { readTextFile: false, writeTextFile: false }, terminal: false },
+        // Notices (ACP "Session Notices"): start-up warnings arrive marked, shown apart from the answer.
+        clientCapabilities: {
+          fs: { readTextFile: false, writeTextFile: false },
+          terminal: false,
+          session: { notices: {} },
+        },
         clientInfo: deps.clientInfo,
       };
       try {

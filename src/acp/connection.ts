@@ -78,6 +78,10 @@ export function connectAgent(proc: AgentProcess, logger: Logger): AgentConnectio
       } else if (update.sessionUpdate === "config_option_update") {
         const models = modelsOf(update);
         if (models) callbacks.onModels?.(models);
+      } else if (update.sessionUpdate === "notice") {
+        // A live event for the user (a start-up warning...), never part of the answer.
+        callbacks.onNotice(noticeLine(update));
+        return;
       }
       if (!state.live) {
         if (!TRANSCRIPT_UPDATE_KINDS.has(update.sessionUpdate))
@@ -154,4 +158,11 @@ export function connectAgent(proc: AgentProcess, logger: Logger): AgentConnectio
       connection.close();
     },
   };
+}
+
+/** One line for an ACP notice (ACP "Session Notices"): severity icon, title, description. */
+export function noticeLine(notice: { severity: string; title: string; description?: string | null }): string {
+  const icon = notice.severity === "error" ? "❗" : notice.severity === "warning" ? "⚠️" : "ℹ️";
+  const detail = notice.description ? `: ${notice.description}` : "";
+  return `${icon} ${notice.title}${detail}`.replace(/\s+/g, " ").slice(0, 500);
 }

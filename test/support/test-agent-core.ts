@@ -346,6 +346,14 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         } else {
           answer = `permission outcome: ${response.outcome.optionId}`;
         }
+      } else if (text === "notice") {
+        await update({
+          sessionUpdate: "notice",
+          severity: "warning",
+          title: "MCP server failed to start",
+          description: "github: exited with code 1",
+        });
+        answer = "answered after a notice";
       } else if (text === "which model") {
         answer = `model: ${currentModel.get(sessionId) ?? "fast"}`;
       } else if (streamMatch) {
