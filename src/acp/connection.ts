@@ -5,6 +5,7 @@ import type { Logger } from "../logger.js";
 import type { AgentProcess } from "./agent-process.js";
 import { modelsOf } from "./models.js";
 import { answerTextOf, TRANSCRIPT_UPDATE_KINDS, unknownUpdateKind } from "./session-update.js";
+import { settingsOf } from "./settings.js";
 import type { TurnCallbacks } from "./turn-types.js";
 
 /** What a connection has learnt during the turn it serves. */
@@ -78,6 +79,8 @@ export function connectAgent(proc: AgentProcess, logger: Logger): AgentConnectio
       } else if (update.sessionUpdate === "config_option_update") {
         const models = modelsOf(update);
         if (models) callbacks.onModels?.(models);
+        const settings = settingsOf(update);
+        if (settings) callbacks.onSettings?.(settings);
       } else if (update.sessionUpdate === "notice") {
         // A live event for the user (a start-up warning...), never part of the answer.
         callbacks.onNotice(noticeLine(update));

@@ -114,6 +114,7 @@ export function createSqliteStore(database: OpenDatabase, options: SqliteStoreOp
       write(() => sessions.upsert(key, sessionId, workspacePath)),
     clearSession: (key) => write(() => sessions.clearSession(key)),
     setModel: (key, model) => write(() => sessions.setModel(key, model)),
+    setSetting: (key, settingId, value) => write(() => sessions.setSetting(key, settingId, value)),
     model: (key) => read(() => sessions.getModel(key)),
     listSessions: (chatId, userId) => read(() => sessions.list(chatId, userId)),
     expireIdle: (ttlDays) => write(() => sessions.expireIdle(ttlDays)),

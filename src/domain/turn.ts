@@ -1,4 +1,5 @@
 import type { StopReason } from "@agentclientprotocol/sdk";
+import type { SettingChoices } from "./session-settings.js";
 import type { TopicKey } from "./topic-key.js";
 
 /** A file saved for the agent: absolute path, name shown, MIME type, size in bytes. */
@@ -50,6 +51,8 @@ export type SessionRecord = TopicKey & {
   sessionId: string | null;
   workspacePath: string | null;
   model: string;
+  /** Setting choices besides the model (setting id -> value), or null when there are none. */
+  settings: SettingChoices | null;
   lastActivityAt: string | null;
   createdAt: string;
   updatedAt: string;

@@ -9,6 +9,7 @@ import type { Logger } from "../logger.js";
 import { ensureWorkspace, workspacePathFor } from "../workspace.js";
 import { audioRoute } from "./audio-input.js";
 import { createPermissionPolicy } from "./permission-policy.js";
+import { createSessionControls } from "./session-controls.js";
 import { createTurnExecution, type RunningTurn } from "./turn-execution.js";
 import type { FileFetcher, LastTurn, PromptJob, Runner, Transcriber, TurnView, TurnViews } from "./types.js";
 
@@ -67,8 +68,10 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
   const saidOnce = new Set<string>();
   /** Prompts between submit() and the queue (journalling): idle() waits for them too. */
   let submitting = 0;
+  const controls = createSessionControls({ store, acpClient: deps.acpClient, models: deps.models });
   const execute = createTurnExecution({
     store,
+    controls,
     acpClient: deps.acpClient,
     models: deps.models,
     policy: createPermissionPolicy({ mode: deps.permissionMode, store, logger }),
@@ -228,6 +231,8 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     model: (key) => store.model(key),
     setModel: (key, model) => store.setModel(key, model),
     availableModels: () => deps.models.get(),
+    settings: (key) => controls.settings(key),
+    chooseSetting: (key, settingId, value) => controls.choose(key, settingId, value),
     listSessions: (chatId, userId) => store.listSessions(chatId, userId),
     workspaceFor,
     audioRoute: () => audioRoute(deps.acpClient.capabilities(), deps.transcribe),

@@ -18,6 +18,7 @@ import type { Logger } from "../logger.js";
 import { ensureWorkspace, workspacePathFor } from "../workspace.js";
 import { transcriptsFor } from "./audio-input.js";
 import type { PermissionPolicy } from "./permission-policy.js";
+import type { SessionControls } from "./session-controls.js";
 import type { FileFetcher, LastTurn, Transcriber, TurnOutcome, TurnView } from "./types.js";
 
 /** Why a running turn was aborted: /cancel, TURN_TIMEOUT_MS, or a shutdown. */
@@ -34,6 +35,8 @@ export type RunningTurn = {
 /** What a turn's execution needs; durations in ms. */
 export type TurnExecutionDeps = {
   store: Store;
+  /** Keeps each topic's settings offer. */
+  controls: Pick<SessionControls, "remember">;
   acpClient: AcpClient;
   models: ModelCatalog;
   policy: PermissionPolicy;
@@ -140,6 +143,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
               }
             : {}),
           model: row?.model ?? AUTO_MODEL,
+          settings: row?.settings ?? {},
           signal: abort.signal,
           keepAliveKey: topicKeyId(key),
         },
@@ -154,6 +158,13 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
             });
           },
           onModels: (offer) => deps.models.remember(offer),
+          onSettings: (offer) => deps.controls.remember(key, offer),
+          onSettingDropped: (id, line) => {
+            void view.notice(line);
+            store.setSetting(key, id, undefined).catch((err: unknown) => {
+              log.error({ err, id }, "could not forget a setting choice");
+            });
+          },
           onAgent: (agent) => {
             store.recordAgent(turnId, agent).catch((err: unknown) => {
               log.warn({ err }, "could not record the turn's agent process");

@@ -5,6 +5,7 @@ import type {
   SessionUpdate,
 } from "@agentclientprotocol/sdk";
 import type { AgentModels } from "../domain/agent-models.js";
+import type { SessionSetting } from "../domain/session-settings.js";
 import type { TopicKey } from "../domain/topic-key.js";
 import type { Attachment, PendingFile, SessionRecord, TurnResult, TurnUsage } from "../domain/turn.js";
 
@@ -104,6 +105,9 @@ export type TopicStatus = {
   last: LastTurn | undefined;
 };
 
+/** A key's settings (see {@link Runner.settings}). */
+export type TopicSettings = { sessionId: string | null; settings: SessionSetting[] };
+
 /**
  * What /cancel did: whether a running turn was told to stop, whether an answer still being posted
  * was stopped (the rest goes as a document), and how many queued prompts were dropped.
@@ -151,6 +155,20 @@ export type Runner = {
    * @throws UserFacingError when the agent cannot be started to ask.
    */
   availableModels(): Promise<AgentModels | undefined>;
+  /**
+   * The settings the agent offers for the key's session (ACP config options, or the older modes and
+   * models), each marked with the key's current value, and the key's session id.
+   *
+   * @throws UserFacingError when the agent cannot be started to ask.
+   */
+  settings(key: TopicKey): Promise<TopicSettings>;
+  /**
+   * Stores a setting choice of the key (applied after every session set-up from the next turn on).
+   * Returns a one-line refusal when the agent offers no such setting or value; nothing changes then.
+   *
+   * @throws UserFacingError when the agent cannot be started to ask.
+   */
+  chooseSetting(key: TopicKey, settingId: string, value: string): Promise<string | undefined>;
   /** One user's sessions in one chat, across topics, most recently updated first. */
   listSessions(chatId: number, userId: number): Promise<SessionRecord[]>;
   /** What /status shows for the key. */

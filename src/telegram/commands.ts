@@ -7,12 +7,16 @@ import { registerModelCommand } from "./model-command.js";
 import type { Outbox } from "./outbox.js";
 import type { Reply } from "./replies.js";
 import { type Router, withTopic } from "./router.js";
+import { registerSettingsCommands } from "./settings-command.js";
 import { statusText } from "./status-text.js";
 
 /** The command menu (Bot API setMyCommands). */
 export const BOT_COMMANDS: BotCommand[] = [
   { command: "new", description: "Start a fresh agent session in this topic" },
   { command: "model", description: "Show or choose the model for this topic" },
+  { command: "settings", description: "The agent's settings for this topic (mode, effort...)" },
+  { command: "mode", description: "Show or choose the agent's mode for this topic" },
+  { command: "effort", description: "Show or choose the agent's effort for this topic" },
   { command: "cancel", description: "Stop the running turn and drop queued messages" },
   { command: "status", description: "Agent, session, model, workspace and state of this topic" },
   { command: "sessions", description: "Your sessions in this chat" },
@@ -47,6 +51,7 @@ export function registerCommands(
   );
 
   registerModelCommand(router, { runner, reply, logger: deps.logger });
+  registerSettingsCommands(router, { runner, reply, logger: deps.logger });
 
   router.command(
     "cancel",

@@ -12,6 +12,7 @@
  * - "sleep <ms>"                        -> waits, then answers "slept <ms>"
  * - "permission"                        -> asks session/request_permission, answers with the outcome
  * - "which model"                       -> "model: <the session's current model>"
+ * - "which settings"                    -> "settings: mode=.. effort=.. fast=.. model=.." (see --settings)
  * - "stream <chars> <chunks/s>"         -> <chars> of Markdown (paragraphs, code blocks) in chunks of
  *                                          20 characters at that rate (for streaming tests and benchmarks)
  * - "markdown"                          -> a short answer with bold, inline code and a code block
@@ -33,7 +34,8 @@
  * update kind, thought and tool call of every turn), --models legacy|config (offers models "fast"
  * (default) and "smart" through the legacy `models` block + session/set_model, or a model config
  * option + session/set_config_option; like some real agents, a loaded session starts on the default
- * model again), --init-delay MS (answers initialize that much later), --fail-init-in TEXT (fails
+ * model again), --settings config|modes (config options of several categories, or the older modes;
+ * see test-agent-settings.ts), --init-delay MS (answers initialize that much later), --fail-init-in TEXT (fails
  * initialize when its working directory contains TEXT), --hang-on-initialize (never answers it),
  * --setsid-child (leaves a child in a session of its own; subprocess only), --ignore-stdin-close
  * (keeps running after its stdin closed, until signalled; subprocess only).
@@ -44,6 +46,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as acp from "@agentclientprotocol/sdk";
 import { streamText } from "./stream-text.js";
+import { createTestAgentSettings } from "./test-agent-settings.js";
 
 /** Where the agent runs: the process (test-agent.ts) or the test's own process (in-process-agent.ts). */
 export type AgentHost = {
@@ -150,7 +153,18 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
   /** The current model of each session in this process (a new process starts on the default). */
   const currentModel = new Map<string, string>();
 
-  const modelOffer = (sessionId: string): Record<string, unknown> => {
+  const settings = createTestAgentSettings({
+    flag: optionValue("--settings"),
+    stateDir,
+    logEvent,
+    model: (sessionId) => currentModel.get(sessionId) ?? "fast",
+    setModel: (sessionId, model) => currentModel.set(sessionId, model),
+  });
+  const modelOffer = (sessionId: string): Record<string, unknown> => ({
+    ...modelsOffer(sessionId),
+    ...settings.offer(sessionId),
+  });
+  const modelsOffer = (sessionId: string): Record<string, unknown> => {
     const current = currentModel.get(sessionId) ?? "fast";
     if (modelsFlag === "legacy") {
       return {
@@ -354,6 +368,8 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
           description: "github: exited with code 1",
         });
         answer = "answered after a notice";
+      } else if (text === "which settings") {
+        answer = settings.describe(sessionId);
       } else if (text === "which model") {
         answer = `model: ${currentModel.get(sessionId) ?? "fast"}`;
       } else if (streamMatch) {
@@ -425,7 +441,8 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
       },
     );
   }
-  if (modelsFlag === "config") {
+  settings.register(app);
+  if (modelsFlag === "config" && !settings.configOptions) {
     app.onRequest(acp.methods.agent.session.setConfigOption, ({ params }) => {
       if (params.configId !== "model" || typeof params.value !== "string") {
         throw acp.RequestError.invalidParams({ configId: params.configId });

@@ -24,6 +24,7 @@ function sessionRecord(row: PgSessionRow): SessionRecord {
     sessionId: row.sessionId,
     workspacePath: row.workspacePath,
     model: row.model,
+    settings: row.settings ?? null,
     lastActivityAt: row.lastActivityAt?.toISOString() ?? null,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -59,6 +60,20 @@ export function createPgSessions(db: PgDb, now: () => Date) {
         .insert(sessions)
         .values({ ...key, model, createdAt: at, updatedAt: at })
         .onConflictDoUpdate({ target, set: { model, updatedAt: at } });
+    },
+
+    /** Stores one setting choice of the key (undefined forgets it), creating the row when needed. */
+    async setSetting(key: TopicKey, settingId: string, value: string | undefined): Promise<void> {
+      const at = now();
+      const initial = value === undefined ? {} : { [settingId]: value };
+      const merged =
+        value === undefined
+          ? sql`coalesce(${sessions.settings}, '{}'::jsonb) - ${settingId}::text`
+          : sql`coalesce(${sessions.settings}, '{}'::jsonb) || ${JSON.stringify(initial)}::jsonb`;
+      await db
+        .insert(sessions)
+        .values({ ...key, settings: initial, createdAt: at, updatedAt: at })
+        .onConflictDoUpdate({ target, set: { settings: merged, updatedAt: at } });
     },
 
     /** The key's model, or {@link AUTO_MODEL} when the key has no row. */

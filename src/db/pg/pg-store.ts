@@ -113,6 +113,7 @@ export function createPgStore(database: OpenPgDatabase, options: PgStoreOptions 
     saveSession: (key, sessionId, workspacePath) => sessions.upsert(key, sessionId, workspacePath),
     clearSession: (key) => sessions.clearSession(key),
     setModel: (key, model) => sessions.setModel(key, model),
+    setSetting: (key, settingId, value) => sessions.setSetting(key, settingId, value),
     model: (key) => sessions.model(key),
     listSessions: (chatId, userId) => sessions.list(chatId, userId),
     expireIdle: (ttlDays) => sessions.expireIdle(ttlDays),
