@@ -21,9 +21,10 @@ import { redactedMessage } from "./redact.js";
 import { createLocalTurnQueue } from "./runner/local-turn-queue.js";
 import { createRunner, type RunnerHandle } from "./runner/runner.js";
 import { startSessionExpiry } from "./runner/session-expiry.js";
+import { createCommandMenu } from "./telegram/agent-command-menu.js";
 import { createFileFetcher } from "./telegram/attachments.js";
 import { createTelegraf, registerBot } from "./telegram/bot.js";
-import { BOT_COMMANDS } from "./telegram/commands.js";
+import { BOT_COMMAND_NAMES, BOT_COMMANDS } from "./telegram/commands.js";
 import { announceCutAnswers, announceInterrupted } from "./telegram/interrupted.js";
 import { createOutbox } from "./telegram/outbox.js";
 import { createPermissionPrompts } from "./telegram/permission-prompts.js";
@@ -137,7 +138,20 @@ export function createApp(config: Config, deps: AppDeps) {
         queue: createLocalTurnQueue({ concurrency: config.turns.maxConcurrent, logger }),
         acpClient,
         models: createModelCatalog({ acpClient, logger }),
-        views: createTurnViews({ telegram, outbox, prompts, streaming: config.streaming, logger }),
+        views: createTurnViews({
+          telegram,
+          outbox,
+          prompts,
+          streaming: config.streaming,
+          menu: createCommandMenu({
+            telegram,
+            outbox,
+            botCommands: BOT_COMMANDS,
+            isBotCommand: (name) => BOT_COMMAND_NAMES.has(name),
+            logger,
+          }),
+          logger,
+        }),
         fetchFile: createFileFetcher(telegram),
         ...(config.transcription
           ? { transcribe: createTranscriber({ ...config.transcription, logger }) }

@@ -1,4 +1,5 @@
 import type * as acp from "@agentclientprotocol/sdk";
+import type { AgentCommand } from "../domain/agent-commands.js";
 import type { AgentModels } from "../domain/agent-models.js";
 import type { SessionSetting, SettingChoices } from "../domain/session-settings.js";
 import type { AgentRecord, Attachment, TurnResult } from "../domain/turn.js";
@@ -54,6 +55,10 @@ export type TurnCallbacks = {
   onModels?: (models: AgentModels) => void;
   /** The agent's settings offer, from the set-up response, a switch's answer or a config_option_update. */
   onSettings?: (settings: SessionSetting[]) => void;
+  /** The agent's slash commands (available_commands_update, Kiro's commands/available), any phase. */
+  onCommands?: (commands: AgentCommand[]) => void;
+  /** The agent's title for the session (session_info_update), any phase. */
+  onTitle?: (title: string) => void;
   /** A stored choice the agent no longer offers or refused: forget it; `line` tells the user. */
   onSettingDropped?: (id: string, line: string) => void;
   /**

@@ -36,6 +36,8 @@ export type TurnUsage = {
   /** Context window tokens in use and its size (usage_update `used` / `size`). */
   contextUsed?: number;
   contextSize?: number;
+  /** Context used, percent, when the agent reports only that (Kiro's `_kiro.dev/metadata`). */
+  contextPercent?: number;
   cost?: { amount: number; currency: string };
   /** Tokens of this turn (PromptResponse.usage, unstable in ACP v1). */
   inputTokens?: number;

@@ -9,7 +9,9 @@ import type { Logger } from "../logger.js";
 import { ensureWorkspace, workspacePathFor } from "../workspace.js";
 import { audioRoute } from "./audio-input.js";
 import { createPermissionPolicy } from "./permission-policy.js";
+import { promptText, settlesWithin } from "./runner-helpers.js";
 import { createSessionControls } from "./session-controls.js";
+import { createTurnControls } from "./turn-controls.js";
 import { createTurnExecution, type RunningTurn } from "./turn-execution.js";
 import type { FileFetcher, LastTurn, PromptJob, Runner, Transcriber, TurnView, TurnViews } from "./types.js";
 
@@ -172,6 +174,9 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     const queued = { turnId, key: job.key };
     const done = new Promise<void>((settle) => pending.set(queued.turnId, { view, settle }));
     await queue.enqueue(queued);
+    // The queue may have started it at once: only a prompt behind another turn is "queued".
+    const busy = running.get(topicKeyId(job.key));
+    if (busy && busy.turnId !== turnId) view.queued?.(turnId);
     return { done };
   }
 
@@ -181,7 +186,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
       deps.workspaceTemplateDir,
     );
 
-  return {
+  const runner: RunnerHandle = {
     accept: (job) => accept(job),
     submit: async (job) => (await accept(job)).done,
 
@@ -233,6 +238,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     availableModels: () => deps.models.get(),
     settings: (key) => controls.settings(key),
     chooseSetting: (key, settingId, value) => controls.choose(key, settingId, value),
+    agentCommands: (key) => controls.agentCommands(key),
     listSessions: (chatId, userId) => store.listSessions(chatId, userId),
     workspaceFor,
     audioRoute: () => audioRoute(deps.acpClient.capabilities(), deps.transcribe),
@@ -274,23 +280,9 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
       while (submitting > 0) await new Promise((resolve) => setTimeout(resolve, 5));
       await queue.idle();
     },
+    stopTurn: (turnId, userId) => turns.stop(turnId, userId),
+    sendNow: (turnId, userId) => turns.sendNow(turnId, userId),
   };
-}
-
-/** The text of a prompt's text blocks, for the journal. */
-function promptText(job: PromptJob): string {
-  return job.prompt.map((block) => (block.type === "text" ? block.text : "")).join("\n");
-}
-
-/** Whether `promise` settles within `ms`. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const inTime = await Promise.race([
-    promise.then(() => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    }),
-  ]);
-  clearTimeout(timer);
-  return inTime;
+  const turns = createTurnControls({ store, running, delivering, cancel: (key) => runner.cancel(key) });
+  return runner;
 }

@@ -1,5 +1,6 @@
 import type { AcpClient } from "../acp/acp-client.js";
 import type { ModelCatalog } from "../acp/model-catalog.js";
+import type { AgentCommand } from "../domain/agent-commands.js";
 import { MODEL_CATEGORY, type SessionSetting } from "../domain/session-settings.js";
 import type { Store } from "../domain/store.js";
 import { type TopicKey, topicKeyId } from "../domain/topic-key.js";
@@ -16,6 +17,9 @@ export function createSessionControls(deps: { store: Store; acpClient: AcpClient
   const { store } = deps;
   /** The latest settings offer of each topic key (this run of the bot). */
   const offers = new Map<string, SessionSetting[]>();
+  /** The latest commands of each topic key, and of any topic (this run of the bot). */
+  const commands = new Map<string, AgentCommand[]>();
+  let latestCommands: AgentCommand[] = [];
 
   /** The topic's offer; the agent's errors when it must be probed are UserFacingErrors (AgentTurnError). */
   const offerFor = async (key: TopicKey): Promise<SessionSetting[]> =>
@@ -27,6 +31,15 @@ export function createSessionControls(deps: { store: Store; acpClient: AcpClient
       offers.set(topicKeyId(key), settings);
       deps.models.rememberSettings(settings);
     },
+
+    /** Records the slash commands the agent announced in a turn of `key`. */
+    rememberCommands(key: TopicKey, list: AgentCommand[]): void {
+      commands.set(topicKeyId(key), list);
+      latestCommands = list;
+    },
+
+    /** The agent's slash commands for `key`: its topic's latest, else any topic's; [] before any. */
+    agentCommands: (key: TopicKey): AgentCommand[] => commands.get(topicKeyId(key)) ?? latestCommands,
 
     /**
      * The topic's settings, each with `current` as the topic chose it (or as the agent reports it

@@ -36,7 +36,7 @@ export type RunningTurn = {
 export type TurnExecutionDeps = {
   store: Store;
   /** Keeps each topic's settings offer. */
-  controls: Pick<SessionControls, "remember">;
+  controls: Pick<SessionControls, "remember" | "rememberCommands">;
   acpClient: AcpClient;
   models: ModelCatalog;
   policy: PermissionPolicy;
@@ -119,7 +119,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
         row?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, key),
         deps.workspaceTemplateDir,
       );
-      view.start({ workspacePath: cwd });
+      view.start({ workspacePath: cwd, turnId });
       const files = turn.files ?? [];
       const fetched = await fetchFiles(files, cwd, abort.signal);
       // Voice notes and audio files (saved like the rest) go as audio blocks or transcripts.
@@ -159,6 +159,11 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
           },
           onModels: (offer) => deps.models.remember(offer),
           onSettings: (offer) => deps.controls.remember(key, offer),
+          onCommands: (commands) => {
+            deps.controls.rememberCommands(key, commands);
+            view.agentCommands?.(commands);
+          },
+          onTitle: (title) => view.title?.(title),
           onSettingDropped: (id, line) => {
             void view.notice(line);
             store.setSetting(key, id, undefined).catch((err: unknown) => {

@@ -4,6 +4,7 @@ import type {
   RequestPermissionResponse,
   SessionUpdate,
 } from "@agentclientprotocol/sdk";
+import type { AgentCommand } from "../domain/agent-commands.js";
 import type { AgentModels } from "../domain/agent-models.js";
 import type { SessionSetting } from "../domain/session-settings.js";
 import type { TopicKey } from "../domain/topic-key.js";
@@ -24,7 +25,12 @@ export type TurnOutcome =
  */
 export type TurnView = {
   /** The turn is running in `workspacePath` (show typing; files the agent links resolve there). */
-  start(info: { workspacePath: string }): void;
+  start(info: { workspacePath: string; turnId?: number }): void;
+  /**
+   * The prompt of turn `turnId` waits behind the topic's running turn (a "queued" note, with a way
+   * to send it now: Runner.sendNow).
+   */
+  queued?(turnId: number): void;
   /** A live ACP session/update of this turn (text, tool calls, plan...). */
   update(update: SessionUpdate): void;
   /** A one-line notice (context not restored, tool refused, queued behind other turns...). */
@@ -34,6 +40,13 @@ export type TurnView = {
    * with the chosen option, or `cancelled` on timeout or when `signal` aborts.
    */
   askPermission(request: RequestPermissionRequest, signal: AbortSignal): Promise<RequestPermissionResponse>;
+  /**
+   * The agent announced its slash commands (ACP available_commands_update): the chat's command menu
+   * may show them.
+   */
+  agentCommands?(commands: AgentCommand[]): void;
+  /** The agent named the session (ACP session_info_update): the forum topic may take the name. */
+  title?(title: string): void;
   /** The turn is over; deliver the rest of the answer (resolves when it is delivered). */
   finish(outcome: TurnOutcome): Promise<void>;
   /**
@@ -132,6 +145,13 @@ export type Runner = {
   submit(job: PromptJob): Promise<void>;
   /** /cancel: cancels the key's running turn (session/cancel) and drops its queued prompts. */
   cancel(key: TopicKey): Promise<CancelResult>;
+  /** The ⏹ Stop button of turn `turnId`, tapped by `userId`: /cancel for its topic; the one-line answer. */
+  stopTurn(turnId: number, userId: number): Promise<string>;
+  /**
+   * The ⏩ Send now button of queued turn `turnId`, tapped by `userId`: cancels the topic's running
+   * turn so the queued prompts go next; the one-line answer.
+   */
+  sendNow(turnId: number, userId: number): Promise<string>;
   /**
    * Runs an interrupted turn's prompt again (the Retry button), as a new turn of the same key, by
    * `userId`. Returns why it cannot be retried, or undefined when it was queued.
@@ -169,6 +189,8 @@ export type Runner = {
    * @throws UserFacingError when the agent cannot be started to ask.
    */
   chooseSetting(key: TopicKey, settingId: string, value: string): Promise<string | undefined>;
+  /** The agent's own slash commands as last announced for the key (any topic's before); [] before any. */
+  agentCommands(key: TopicKey): AgentCommand[];
   /** One user's sessions in one chat, across topics, most recently updated first. */
   listSessions(chatId: number, userId: number): Promise<SessionRecord[]>;
   /** What /status shows for the key. */

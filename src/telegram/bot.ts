@@ -10,6 +10,7 @@ import { registerPromptHandlers, registerUnsupportedContent } from "./prompt-han
 import { createPromptIntake } from "./prompt-intake.js";
 import { createReply } from "./replies.js";
 import { createRouter } from "./router.js";
+import { registerTurnButtons } from "./turn-button-handlers.js";
 import { updateLogger } from "./update-logger.js";
 
 /** How long one update's handlers may take before Telegraf gives up on them, ms. */
@@ -86,6 +87,7 @@ export function registerBot(
   router.action(PERMISSION_CALLBACK_PREFIX, (ctx, data) => deps.prompts.handleCallback(ctx, data));
   registerCommands(router, { runner, outbox: deps.outbox, reply, agentCommand: deps.agentCommand, logger });
   registerRetryButton(router, { runner, logger });
+  registerTurnButtons(router, { runner, logger });
   registerAnswerButton(router, { runner, outbox: deps.outbox, logger });
   registerPromptHandlers(bot, { runner, router, intake, reply, logger });
   // After the message handlers, so text messages (the hot path) skip this layer.

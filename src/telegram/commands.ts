@@ -2,6 +2,7 @@ import type { BotCommand } from "telegraf/types";
 import { threadParam } from "../domain/topic-key.js";
 import type { Logger } from "../logger.js";
 import type { Runner } from "../runner/types.js";
+import { agentCommandEntries } from "./agent-command-menu.js";
 import { sendWorkspaceFile } from "./file-sender.js";
 import { registerModelCommand } from "./model-command.js";
 import type { Outbox } from "./outbox.js";
@@ -22,6 +23,13 @@ export const BOT_COMMANDS: BotCommand[] = [
   { command: "sessions", description: "Your sessions in this chat" },
   { command: "help", description: "What this bot does and its commands" },
 ];
+
+/** Every command the bot itself answers (the menu's, /start and /get): an agent command of the same name is `/agent_<name>`. */
+export const BOT_COMMAND_NAMES: ReadonlySet<string> = new Set([
+  ...BOT_COMMANDS.map((c) => c.command),
+  "start",
+  "get",
+]);
 
 /**
  * Registers /new, /model, /cancel, /status, /sessions, /help (and /start) and /get. Commands are
@@ -99,10 +107,17 @@ export function registerCommands(
 
   const help = withTopic(async (ctx, topic) => {
     const commands = BOT_COMMANDS.map((c) => `/${c.command} — ${c.description}`).join("\n");
+    const agent = agentCommandEntries(runner.agentCommands(topic.key), (name) => BOT_COMMAND_NAMES.has(name));
+    const agentLines = agent.map(
+      (c) => `/${c.invoke}${c.hint ? ` <${c.hint}>` : ""}${c.description ? ` — ${c.description}` : ""}`,
+    );
     await reply(
       ctx,
       `Every message in a topic goes to a coding agent (${deps.agentCommand}) that answers here. ` +
-        `Each topic has its own session, workspace and model; conversations survive restarts.\n\n${commands}`,
+        `Each topic has its own session, workspace and model; conversations survive restarts.\n\n${commands}` +
+        (agentLines.length > 0
+          ? `\n\nThe agent's own commands (sent to it as you type them):\n${agentLines.join("\n")}`
+          : ""),
       threadParam(topic.key.threadId),
     );
   });

@@ -1,8 +1,9 @@
 import type { SessionUpdate } from "@agentclientprotocol/sdk";
 import type { Telegram } from "telegraf";
-import { messageThreadIdOf, type TopicKey, threadParam } from "../domain/topic-key.js";
+import { messageThreadIdOf, type TopicKey } from "../domain/topic-key.js";
 import type { Logger } from "../logger.js";
 import type { TurnView } from "../runner/types.js";
+import type { CommandMenu } from "./agent-command-menu.js";
 import { createAnswerPages } from "./answer-pages.js";
 import { createAnswerStream, type Step } from "./answer-stream.js";
 import { createFormattedSender, type DraftSupport } from "./formatted-send.js";
@@ -10,7 +11,8 @@ import { botApiErrorCode, type Outbox } from "./outbox.js";
 import type { PermissionPrompts } from "./permission-prompts.js";
 import { createProgressMessage, createProgressStream } from "./progress-message.js";
 import { splitText } from "./split-text.js";
-import { createTypingAction, type OutgoingFile, sendTurnFile } from "./turn-files.js";
+import { createTurnButtons } from "./turn-buttons.js";
+import { answerDocumentStep, createTypingAction, type OutgoingFile, sendTurnFile } from "./turn-files.js";
 
 /** Options of {@link createStreamRenderer}; durations in ms, lengths in UTF-16 code units. */
 export type StreamRendererOptions = {
@@ -31,6 +33,8 @@ export type StreamRendererOptions = {
   maxAnswerChars: number;
   showThoughts: boolean;
   prompts: PermissionPrompts;
+  /** The chat's command menu, which takes the agent's commands once announced. */
+  menu?: CommandMenu;
   logger: Logger;
 };
 
@@ -56,12 +60,14 @@ type Op = Step | { waitUntil: number } | "idle" | "done";
 export function createStreamRenderer(options: StreamRendererOptions): TurnView {
   const { telegram, outbox, key, logger } = options;
   const chatId = key.chatId;
+  const buttons = createTurnButtons({ telegram, outbox, key, logger });
   const sender = createFormattedSender({
     telegram,
     outbox,
     chatId,
     threadId: key.threadId,
     drafts: options.drafts,
+    stop: buttons.stop,
     logger,
   });
   const typing = createTypingAction(telegram, key, (err) =>
@@ -137,38 +143,22 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
   function documentStep(): Step | undefined {
     if (documentSent || !(stopped || pages.overflows()) || !pages.hasText()) return undefined;
     documentSent = true;
-    const source = Buffer.from(pages.markdown(), "utf8");
-    return {
-      run: async () => {
-        await outbox.send(
-          chatId,
-          () =>
-            telegram.sendDocument(
-              chatId,
-              { source, filename: "answer.md" },
-              {
-                ...threadParam(key.threadId),
-                caption: `The whole answer (${pages.length().toLocaleString("en")} characters).`,
-              },
-            ),
-          { label: "answer.md", priority: "message", topic: key.threadId },
-        );
-      },
-    };
+    return answerDocumentStep({ telegram, outbox }, key, pages);
   }
 
   /** The next Bot API operation, or how long to wait for one. */
   function nextOp(now: number): Op {
     if (abandoned) return "done";
-    const notice = noticeStep();
+    const notice = noticeStep() ?? buttons.early();
     if (notice) return notice;
-    if (stopped) return final ? (documentStep() ?? fileStep() ?? "done") : "idle";
+    if (stopped) return final ? (documentStep() ?? fileStep() ?? buttons.last() ?? "done") : "idle";
     const answerNext = answer.next(now);
     if (typeof answerNext !== "number") return answerNext;
     const progressNext = progress.next(now, { textShown: answer.hasShownText(), final });
     if (typeof progressNext !== "number") return progressNext;
     const waitUntil = Math.min(answerNext, progressNext);
-    if (final && waitUntil === Number.POSITIVE_INFINITY) return documentStep() ?? fileStep() ?? "done";
+    if (final && waitUntil === Number.POSITIVE_INFINITY)
+      return documentStep() ?? fileStep() ?? buttons.last() ?? "done";
     return waitUntil === Number.POSITIVE_INFINITY ? "idle" : { waitUntil };
   }
 
@@ -203,6 +193,7 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
   return {
     start(info) {
       workspacePath = info.workspacePath;
+      if (info.turnId !== undefined) buttons.start(info.turnId);
       typing.start();
       void ensurePump();
     },
@@ -245,6 +236,10 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
       void ensurePump();
     },
 
+    agentCommands(commands) {
+      options.menu?.update(chatId, commands);
+    },
+
     notice(text) {
       return new Promise<void>((sent) => {
         notices.push({ text, sent });
@@ -275,8 +270,14 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
       return undelivered;
     },
 
+    queued(turnId) {
+      buttons.queued(turnId);
+      void ensurePump();
+    },
+
     async finish(outcome) {
       typing.stop();
+      buttons.stop.disarm();
       pages.end(outcome);
       final = true;
       // An intermediate edit still waiting in the outbox now carries the final text: send it first.

@@ -3,6 +3,7 @@ import type { Config } from "../config.js";
 import { isPrivateChat } from "../domain/topic-key.js";
 import type { Logger } from "../logger.js";
 import type { TurnViews } from "../runner/types.js";
+import type { CommandMenu } from "./agent-command-menu.js";
 import type { DraftSupport } from "./formatted-send.js";
 import type { Outbox } from "./outbox.js";
 import type { PermissionPrompts } from "./permission-prompts.js";
@@ -21,6 +22,7 @@ export function createTurnViews(deps: {
   outbox: Outbox;
   prompts: PermissionPrompts;
   streaming: Config["streaming"];
+  menu?: CommandMenu;
   logger: Logger;
 }): TurnViews {
   const drafts: DraftSupport = { available: true };
@@ -37,6 +39,7 @@ export function createTurnViews(deps: {
       maxAnswerChars: deps.streaming.maxAnswerChars,
       showThoughts: deps.streaming.showThoughts,
       prompts: deps.prompts,
+      ...(deps.menu ? { menu: deps.menu } : {}),
       logger: deps.logger,
     });
 }

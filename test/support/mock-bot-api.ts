@@ -60,7 +60,8 @@ const BUDGETED = new Set(["sendMessage", "editMessageText", "sendMessageDraft", 
  * A local mock of the Telegram Bot API on 127.0.0.1 (point Telegraf's `telegram.apiRoot` at `url`).
  * Records every call and answers getMe, sendMessage, editMessageText, editMessageReplyMarkup,
  * sendMessageDraft, sendChatAction, sendPhoto, sendDocument, getFile (and serves file downloads),
- * setWebhook, getWebhookInfo, deleteWebhook, setMyCommands, answerCallbackQuery and getUpdates; other
+ * setWebhook, getWebhookInfo, deleteWebhook, setMyCommands (checking the commands and scope),
+ * answerCallbackQuery and getUpdates; other
  * methods get a 404 "method not found", as the real API does. Tests can force answers with `inject`
  * or `fail`, and have Telegram's limits enforced with 429s (`enforce`).
  *
@@ -231,8 +232,15 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
       }
       case "editMessageReplyMarkup":
         return ok({ message_id: payload.message_id, chat: { id: chatId } });
+      case "setMyCommands": {
+        // Bot API setMyCommands: 0-100 commands of 1-32 [a-z0-9_] with 1-256 character descriptions;
+        // scope, when given, a BotCommandScope (a chat scope needs chat_id).
+        const problem = setMyCommandsProblem(payload);
+        if (problem)
+          return answer(400, { ok: false, error_code: 400, description: `Bad Request: ${problem}` });
+        return ok(true);
+      }
       case "sendChatAction":
-      case "setMyCommands":
       case "answerCallbackQuery":
         return ok(true);
       case "setWebhook":
@@ -357,6 +365,38 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
 
 /** The mock's handle, as returned by {@link startMockBotApi}. */
 export type MockBotApi = Awaited<ReturnType<typeof startMockBotApi>>;
+
+const SCOPES = new Set([
+  "default",
+  "all_private_chats",
+  "all_group_chats",
+  "all_chat_administrators",
+  "chat",
+  "chat_administrators",
+  "chat_member",
+]);
+
+/** Why a setMyCommands payload breaks the Bot API's rules, or undefined when it keeps them. */
+function setMyCommandsProblem(payload: Record<string, unknown>): string | undefined {
+  const commands = payload.commands as Array<{ command?: unknown; description?: unknown }> | undefined;
+  if (!Array.isArray(commands) || commands.length > 100) return "commands must be an array of at most 100";
+  for (const c of commands) {
+    if (typeof c.command !== "string" || !/^[a-z0-9_]{1,32}$/.test(c.command)) return "BOT_COMMAND_INVALID";
+    if (typeof c.description !== "string" || c.description.length < 1 || c.description.length > 256)
+      return "command description must be 1-256 characters";
+  }
+  const scope = payload.scope as { type?: unknown; chat_id?: unknown } | undefined;
+  if (scope !== undefined) {
+    if (typeof scope.type !== "string" || !SCOPES.has(scope.type)) return "unknown scope type";
+    if (
+      scope.type.startsWith("chat") &&
+      typeof scope.chat_id !== "number" &&
+      typeof scope.chat_id !== "string"
+    )
+      return "chat_id of the scope is required";
+  }
+  return undefined;
+}
 
 async function parsePayload(contentType: string, body: Buffer): Promise<Record<string, unknown>> {
   if (body.length === 0) return {};

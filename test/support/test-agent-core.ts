@@ -34,7 +34,8 @@
  * update kind, thought and tool call of every turn), --models legacy|config (offers models "fast"
  * (default) and "smart" through the legacy `models` block + session/set_model, or a model config
  * option + session/set_config_option; like some real agents, a loaded session starts on the default
- * model again), --settings config|modes (config options of several categories, or the older modes;
+ * model again), --commands acp|kiro (announces slash commands after each set-up:
+ * available_commands_update, or Kiro's `_kiro.dev/commands/available`), --settings config|modes (config options of several categories, or the older modes;
  * see test-agent-settings.ts), --init-delay MS (answers initialize that much later), --fail-init-in TEXT (fails
  * initialize when its working directory contains TEXT), --hang-on-initialize (never answers it),
  * --setsid-child (leaves a child in a session of its own; subprocess only), --ignore-stdin-close
@@ -78,6 +79,13 @@ type StoredSession = { cwd: string; history: Entry[] };
 
 const PNG_1X1 =
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+/** The slash commands of --commands: one with input, one whose name the bot has, one the menu cannot show. */
+const TEST_COMMANDS: acp.AvailableCommand[] = [
+  { name: "compact", description: "Compact the conversation" },
+  { name: "review", description: "Review the changes", input: { hint: "what to review" } },
+  { name: "status", description: "The agent's own status" },
+  { name: "review-pr", description: "Review a pull request" },
+];
 const MODELS = [
   { id: "fast", name: "Fast" },
   { id: "smart", name: "Smart" },
@@ -191,6 +199,23 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
     return {};
   };
 
+  const commandsFlag = optionValue("--commands");
+  /** Its slash commands, announced during each set-up: the ACP update, or Kiro's notification. */
+  const announceCommands = async (client: acp.AgentContext, sessionId: string) => {
+    if (commandsFlag === undefined) return;
+    if (commandsFlag === "kiro") {
+      await client.notify("_kiro.dev/commands/available", {
+        sessionId,
+        commands: TEST_COMMANDS.map((c) => ({ name: `/${c.name}`, description: c.description })),
+      });
+      return;
+    }
+    await client.notify(acp.methods.client.session.update, {
+      sessionId,
+      update: { sessionUpdate: "available_commands_update", availableCommands: TEST_COMMANDS },
+    });
+  };
+
   const replay = async (client: acp.AgentContext, sessionId: string, history: Entry[]) => {
     for (const entry of history) {
       await client.notify(acp.methods.client.session.update, {
@@ -233,7 +258,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         agentInfo: { name: "tg-acp-test-agent", version: "1.0.0" },
       };
     })
-    .onRequest(acp.methods.agent.session.new, ({ params }) => {
+    .onRequest(acp.methods.agent.session.new, async ({ params, client }) => {
       const sessionId = randomUUID();
       writeSession(sessionId, { cwd: params.cwd, history: [] });
       logEvent({
@@ -242,6 +267,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         cwd: params.cwd,
         files: fs.readdirSync(params.cwd).sort(),
       });
+      await announceCommands(client, sessionId);
       return { sessionId, ...modelOffer(sessionId) };
     })
     .onRequest(acp.methods.agent.session.load, async ({ params, client }) => {
@@ -252,6 +278,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
       if (!stored || flag("--fail-load")) throw acp.RequestError.resourceNotFound(params.sessionId);
       if (stored.cwd !== params.cwd)
         throw acp.RequestError.invalidParams({ cwd: "differs from the session's" });
+      await announceCommands(client, params.sessionId);
       if (flag("--replay-after-response")) {
         setTimeout(() => void replay(client, params.sessionId, stored.history).catch(() => {}), 50);
       } else {
@@ -259,9 +286,10 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
       }
       return modelOffer(params.sessionId);
     })
-    .onRequest(acp.methods.agent.session.resume, ({ params }) => {
+    .onRequest(acp.methods.agent.session.resume, async ({ params, client }) => {
       logEvent({ event: "session/resume", sessionId: params.sessionId, cwd: params.cwd });
       if (!readSession(params.sessionId)) throw acp.RequestError.resourceNotFound(params.sessionId);
+      await announceCommands(client, params.sessionId);
       return modelOffer(params.sessionId);
     })
     .onRequest(acp.methods.agent.session.close, ({ params }) => {
