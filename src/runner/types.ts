@@ -37,9 +37,14 @@ export type TurnView = {
   notice(line: string): Promise<void>;
   /**
    * Asks the user to answer a session/request_permission (ACP "Requesting Permission"); resolves
-   * with the chosen option, or `cancelled` on timeout or when `signal` aborts.
+   * with the chosen option, or `cancelled` on timeout or when `signal` aborts. `forSession`: the
+   * user allowed the tool kind for the rest of the session (the bot's own choice, offered when the
+   * agent has no allow_always; the response selects allow_once).
    */
-  askPermission(request: RequestPermissionRequest, signal: AbortSignal): Promise<RequestPermissionResponse>;
+  askPermission(
+    request: RequestPermissionRequest,
+    signal: AbortSignal,
+  ): Promise<RequestPermissionResponse & { forSession?: true }>;
   /**
    * The agent announced its slash commands (ACP available_commands_update): the chat's command menu
    * may show them.

@@ -11,6 +11,8 @@
  * - "What number did I ask you to remember?" -> the last N of this session's history, or "none"
  * - "sleep <ms>"                        -> waits, then answers "slept <ms>"
  * - "permission"                        -> asks session/request_permission, answers with the outcome
+ * - "edit" / "edit big"                 -> a tool call and a permission request holding a diff (3 or
+ *                                          300 lines), offering allow once / reject; answers the outcome
  * - "which model"                       -> "model: <the session's current model>"
  * - "which settings"                    -> "settings: mode=.. effort=.. fast=.. model=.." (see --settings)
  * - "stream <chars> <chunks/s>"         -> <chars> of Markdown (paragraphs, code blocks) in chunks of
@@ -388,6 +390,50 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         } else {
           answer = `permission outcome: ${response.outcome.optionId}`;
         }
+      } else if (text === "edit" || text === "edit big") {
+        // A file edit as real agents report it: a tool call with a diff, then a permission request
+        // with the same diff, offering allow once / reject only (no "always"); "edit big" changes
+        // all of 300 lines.
+        const lines = text === "edit big" ? 300 : 3;
+        const oldText = Array.from({ length: lines }, (_, i) => `line ${i + 1}\n`).join("");
+        const newText =
+          text === "edit big"
+            ? oldText.replaceAll("line", "changed line")
+            : `${oldText.replace("line 2\n", "line two\n")}line added\n`;
+        const diff: acp.ToolCallContent = {
+          type: "diff",
+          path: path.join(stored.cwd, "notes.txt"),
+          oldText,
+          newText,
+        };
+        await update({
+          sessionUpdate: "tool_call",
+          toolCallId: "e1",
+          title: "Edit notes.txt",
+          kind: "edit",
+          status: "pending",
+          content: [diff],
+          locations: [{ path: path.join(stored.cwd, "notes.txt") }],
+        });
+        const response = await client.request(acp.methods.client.session.requestPermission, {
+          sessionId,
+          toolCall: {
+            toolCallId: "e1",
+            title: "Edit notes.txt",
+            kind: "edit",
+            status: "pending",
+            content: [diff],
+          },
+          options: [
+            { optionId: "allow", name: "Allow once", kind: "allow_once" },
+            { optionId: "reject", name: "Reject", kind: "reject_once" },
+          ],
+        });
+        await update({ sessionUpdate: "tool_call_update", toolCallId: "e1", status: "completed" });
+        answer =
+          response.outcome.outcome === "cancelled"
+            ? "edit cancelled"
+            : `edit outcome: ${response.outcome.optionId}`;
       } else if (text === "notice") {
         await update({
           sessionUpdate: "notice",
