@@ -28,6 +28,7 @@ import { BOT_COMMAND_NAMES, BOT_COMMANDS } from "./telegram/commands.js";
 import { announceCutAnswers, announceInterrupted } from "./telegram/interrupted.js";
 import { createOutbox } from "./telegram/outbox.js";
 import { createPermissionPrompts } from "./telegram/permission-prompts.js";
+import { createTopicTitles } from "./telegram/topic-titles.js";
 import { createTurnViews } from "./telegram/turn-views.js";
 import { createUpdateDispatch, createUpdateSource } from "./telegram/update-source.js";
 import { createTranscriber } from "./transcription/openai-transcriber.js";
@@ -150,6 +151,7 @@ export function createApp(config: Config, deps: AppDeps) {
             isBotCommand: (name) => BOT_COMMAND_NAMES.has(name),
             logger,
           }),
+          titles: createTopicTitles({ telegram, outbox, logger }),
           logger,
         }),
         fetchFile: createFileFetcher(telegram),

@@ -11,6 +11,7 @@ import { botApiErrorCode, type Outbox } from "./outbox.js";
 import type { PermissionPrompts } from "./permission-prompts.js";
 import { createProgressMessage, createProgressStream } from "./progress-message.js";
 import { splitText } from "./split-text.js";
+import type { TopicTitles } from "./topic-titles.js";
 import { createTurnButtons } from "./turn-buttons.js";
 import { answerDocumentStep, createTypingAction, type OutgoingFile, sendTurnFile } from "./turn-files.js";
 
@@ -35,6 +36,8 @@ export type StreamRendererOptions = {
   prompts: PermissionPrompts;
   /** The chat's command menu, which takes the agent's commands once announced. */
   menu?: CommandMenu;
+  /** Gives the forum topic the agent's session title. */
+  titles?: TopicTitles;
   logger: Logger;
 };
 
@@ -238,6 +241,11 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
 
     agentCommands(commands) {
       options.menu?.update(chatId, commands);
+    },
+
+    title(title) {
+      options.titles?.rename(key, title, (line) => notices.push({ text: line, sent: () => {} }));
+      void ensurePump();
     },
 
     notice(text) {

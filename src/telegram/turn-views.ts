@@ -8,6 +8,7 @@ import type { DraftSupport } from "./formatted-send.js";
 import type { Outbox } from "./outbox.js";
 import type { PermissionPrompts } from "./permission-prompts.js";
 import { createStreamRenderer } from "./stream-renderer.js";
+import type { TopicTitles } from "./topic-titles.js";
 
 /** Below Telegram's 4096: room for the formatting that the last edit adds. */
 export const STREAM_PAGE_LIMIT = 3_900;
@@ -23,6 +24,7 @@ export function createTurnViews(deps: {
   prompts: PermissionPrompts;
   streaming: Config["streaming"];
   menu?: CommandMenu;
+  titles?: TopicTitles;
   logger: Logger;
 }): TurnViews {
   const drafts: DraftSupport = { available: true };
@@ -40,6 +42,7 @@ export function createTurnViews(deps: {
       showThoughts: deps.streaming.showThoughts,
       prompts: deps.prompts,
       ...(deps.menu ? { menu: deps.menu } : {}),
+      ...(deps.titles ? { titles: deps.titles } : {}),
       logger: deps.logger,
     });
 }

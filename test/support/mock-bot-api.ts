@@ -61,6 +61,7 @@ const BUDGETED = new Set(["sendMessage", "editMessageText", "sendMessageDraft", 
  * Records every call and answers getMe, sendMessage, editMessageText, editMessageReplyMarkup,
  * sendMessageDraft, sendChatAction, sendPhoto, sendDocument, getFile (and serves file downloads),
  * setWebhook, getWebhookInfo, deleteWebhook, setMyCommands (checking the commands and scope),
+ * editForumTopic and createForumTopic (checking the name; created topics get a fresh thread id),
  * answerCallbackQuery and getUpdates; other
  * methods get a 404 "method not found", as the real API does. Tests can force answers with `inject`
  * or `fail`, and have Telegram's limits enforced with 429s (`enforce`).
@@ -98,6 +99,8 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
       res.once("close", done);
     });
   let nextMessageId = 1000;
+  /** Forum topic names by `<chat id>:<message_thread_id>` (createForumTopic, editForumTopic). */
+  const topicNames = new Map<string, string>();
   let tooManyRequests = 0;
 
   const enforce = (method: string, payload: Record<string, unknown>): number | undefined => {
@@ -240,6 +243,29 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
           return answer(400, { ok: false, error_code: 400, description: `Bad Request: ${problem}` });
         return ok(true);
       }
+      case "editForumTopic": {
+        // Bot API editForumTopic: chat_id, message_thread_id; name 0-128 characters (optional).
+        const name = payload.name;
+        if (!Number.isInteger(Number(payload.message_thread_id)) || payload.chat_id === undefined)
+          return answer(400, {
+            ok: false,
+            error_code: 400,
+            description: "Bad Request: message thread not found",
+          });
+        if (name !== undefined && (typeof name !== "string" || name.length > 128))
+          return answer(400, { ok: false, error_code: 400, description: "Bad Request: TOPIC_NAME_INVALID" });
+        if (typeof name === "string") topicNames.set(`${chatId}:${payload.message_thread_id}`, name);
+        return ok(true);
+      }
+      case "createForumTopic": {
+        // Bot API createForumTopic: chat_id, name 1-128 characters; answers a ForumTopic.
+        const name = payload.name;
+        if (typeof name !== "string" || name.length < 1 || name.length > 128)
+          return answer(400, { ok: false, error_code: 400, description: "Bad Request: TOPIC_NAME_INVALID" });
+        nextMessageId += 1;
+        topicNames.set(`${chatId}:${nextMessageId}`, name);
+        return ok({ message_thread_id: nextMessageId, name, icon_color: 7322096 });
+      }
       case "sendChatAction":
       case "answerCallbackQuery":
         return ok(true);
@@ -282,6 +308,8 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
   const api = {
     url: `http://127.0.0.1:${port}`,
     calls,
+    /** Forum topic names by `<chat id>:<message_thread_id>` (createForumTopic, editForumTopic). */
+    topicNames,
     /** 429 answers the enforcement gave. */
     get tooManyRequests() {
       return tooManyRequests;

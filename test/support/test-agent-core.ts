@@ -11,6 +11,7 @@
  * - "What number did I ask you to remember?" -> the last N of this session's history, or "none"
  * - "sleep <ms>"                        -> waits, then answers "slept <ms>"
  * - "permission"                        -> asks session/request_permission, answers with the outcome
+ * - "title <text>"                      -> names the session (session_info_update), answers "titled"
  * - "edit" / "edit big"                 -> a tool call and a permission request holding a diff (3 or
  *                                          300 lines), offering allow once / reject; answers the outcome
  * - "which model"                       -> "model: <the session's current model>"
@@ -434,6 +435,9 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
           response.outcome.outcome === "cancelled"
             ? "edit cancelled"
             : `edit outcome: ${response.outcome.optionId}`;
+      } else if (text.startsWith("title ")) {
+        await update({ sessionUpdate: "session_info_update", title: text.slice("title ".length) });
+        answer = "titled";
       } else if (text === "notice") {
         await update({
           sessionUpdate: "notice",
