@@ -1,4 +1,5 @@
-import type { PromptJob } from "./types.js";
+import type { TurnUsage } from "../domain/turn.js";
+import type { LastTurn, PromptJob } from "./types.js";
 
 /** The text of a prompt's text blocks, for the journal. */
 export function promptText(job: PromptJob): string {
@@ -16,4 +17,27 @@ export async function settlesWithin(promise: Promise<unknown>, ms: number): Prom
   ]);
   clearTimeout(timer);
   return inTime;
+}
+
+/**
+ * The last turn for /status, keeping what the agent last reported of the context when this turn
+ * reported less (no usage_update, a cancelled or failed turn, a percentage only): context fields of
+ * the earlier turn stay unless this one has its own (used and size replace a percentage). Pure.
+ */
+export function withEarlierContext(turn: LastTurn, earlier: LastTurn | undefined): LastTurn {
+  const before = earlier?.usage;
+  if (!before) return turn;
+  const now: TurnUsage = turn.usage ?? {};
+  const hasCounts = now.contextUsed !== undefined && now.contextSize !== undefined;
+  const context: TurnUsage = hasCounts
+    ? {}
+    : now.contextPercent !== undefined
+      ? {}
+      : {
+          ...(before.contextUsed !== undefined ? { contextUsed: before.contextUsed } : {}),
+          ...(before.contextSize !== undefined ? { contextSize: before.contextSize } : {}),
+          ...(before.contextPercent !== undefined ? { contextPercent: before.contextPercent } : {}),
+        };
+  const usage = { ...context, ...now };
+  return Object.keys(usage).length > 0 ? { ...turn, usage } : turn;
 }

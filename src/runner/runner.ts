@@ -9,7 +9,7 @@ import type { Logger } from "../logger.js";
 import { ensureWorkspace, workspacePathFor } from "../workspace.js";
 import { audioRoute } from "./audio-input.js";
 import { createPermissionPolicy } from "./permission-policy.js";
-import { promptText, settlesWithin } from "./runner-helpers.js";
+import { promptText, settlesWithin, withEarlierContext } from "./runner-helpers.js";
 import { createSessionControls } from "./session-controls.js";
 import { createTurnControls } from "./turn-controls.js";
 import { createTurnExecution, type RunningTurn } from "./turn-execution.js";
@@ -116,7 +116,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
           if (now) running.set(id, now);
           else running.delete(id);
         });
-        if (summary) last.set(id, summary);
+        if (summary) last.set(id, withEarlierContext(summary, last.get(id)));
         // The agent is done: its slot goes to the next turn while the answer is still delivered.
         const posting = { turnId: turn.turnId, view: viewOf(turn).view };
         delivering.set(id, posting);

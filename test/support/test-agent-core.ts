@@ -11,6 +11,8 @@
  * - "What number did I ask you to remember?" -> the last N of this session's history, or "none"
  * - "sleep <ms>"                        -> waits, then answers "slept <ms>"
  * - "permission"                        -> asks session/request_permission, answers with the outcome
+ * - "no usage"                          -> answers without its usual usage_update
+ * - "kiro usage <n>"                    -> reports only a context percentage (Kiro's _kiro.dev/metadata)
  * - "title <text>"                      -> names the session (session_info_update), answers "titled"
  * - "edit" / "edit big"                 -> a tool call and a permission request holding a diff (3 or
  *                                          300 lines), offering allow once / reject; answers the outcome
@@ -496,7 +498,15 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         });
         if (chunkDelayMs > 0) await sleep(chunkDelayMs);
       }
-      await update({ sessionUpdate: "usage_update", used: 1234 + stored.history.length, size: 200_000 });
+      const kiroUsage = /^kiro usage (\d+)$/.exec(text);
+      if (kiroUsage) {
+        await client.notify("_kiro.dev/metadata", {
+          sessionId,
+          contextUsagePercentage: Number(kiroUsage[1]),
+        });
+      } else if (text !== "no usage") {
+        await update({ sessionUpdate: "usage_update", used: 1234 + stored.history.length, size: 200_000 });
+      }
       stored.history.push({ role: "user", text }, { role: "agent", text: answer });
       writeSession(sessionId, stored);
       logEvent({ event: "prompt-end", sessionId, stopReason: "end_turn" });
