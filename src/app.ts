@@ -160,6 +160,7 @@ export function createApp(config: Config, deps: AppDeps) {
           : {}),
         workspaceBasePath: config.workspaceBasePath,
         workspaceTemplateDir: config.workspaceTemplateDir,
+        adoptRoots: config.adoptRoots,
         permissionMode: config.permissions.mode,
         turnTimeoutMs: config.turns.timeoutMs,
         stopTailMs: config.agent.stopGraceMs * 2 + 1_000,
@@ -171,6 +172,7 @@ export function createApp(config: Config, deps: AppDeps) {
         prompts,
         allowedUserIds: config.allowedUserIds,
         agentCommand: config.agent.argv.join(" "),
+        newOpensTopic: config.newOpensTopic,
         inputDebounceMs: config.inputDebounceMs,
         logger,
       });

@@ -80,6 +80,8 @@ export const envSchema = z.object({
   TURN_TIMEOUT_MS: positiveMs(30 * 60_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(20_000),
   SESSION_TTL_DAYS: z.coerce.number().min(0).default(0),
+  ADOPT_ROOTS: z.string().default(""),
+  NEW_OPENS_TOPIC: z.stringbool({ error: "must be true or false" }).default(false),
   TRANSCRIBE_URL: optionalText.pipe(
     z
       .url({ protocol: /^https?$/, error: "must be an http(s) URL (the /v1/audio/transcriptions endpoint)" })

@@ -46,6 +46,13 @@ export type Config = {
     shards: number;
   };
   workspaceBasePath: string;
+  /**
+   * Directories (absolute) besides WORKSPACE_BASE_PATH under which `/sessions agent` may adopt an
+   * agent's session with its own cwd (ADOPT_ROOTS; empty = the workspace base only).
+   */
+  adoptRoots: readonly string[];
+  /** `/new` in a forum group opens the fresh session in a new forum topic (NEW_OPENS_TOPIC). */
+  newOpensTopic: boolean;
   /** Directory copied into each new workspace before session/new (agent instructions), when set. */
   workspaceTemplateDir: string | undefined;
   /**
@@ -213,6 +220,8 @@ export function createConfig(
     cluster: { role: e.ROLE, workerId: e.WORKER_ID ?? machine.hostname ?? "localhost", shards: e.SHARDS },
     workspaceBasePath: path.resolve(cwd, e.WORKSPACE_BASE_PATH),
     workspaceTemplateDir: e.WORKSPACE_TEMPLATE_DIR && path.resolve(cwd, e.WORKSPACE_TEMPLATE_DIR),
+    adoptRoots: parseAdoptRoots(e.ADOPT_ROOTS),
+    newOpensTopic: e.NEW_OPENS_TOPIC,
     transcription: e.TRANSCRIBE_URL
       ? {
           url: e.TRANSCRIBE_URL,
@@ -253,6 +262,19 @@ export function createConfig(
     logLevel: e.LOG_LEVEL,
     logPretty: e.LOG_PRETTY ?? e.NODE_ENV === "development",
   };
+}
+
+function parseAdoptRoots(list: string): string[] {
+  const roots = list
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
+  for (const root of roots) {
+    if (!path.isAbsolute(root)) {
+      throw new ConfigError(`ADOPT_ROOTS has "${root}", which is not an absolute path`);
+    }
+  }
+  return roots.map((root) => path.resolve(root));
 }
 
 function parseUserIds(list: string): ReadonlySet<number> {

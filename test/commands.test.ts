@@ -26,6 +26,7 @@ describe("/help and the command menu", () => {
       "cancel",
       "status",
       "sessions",
+      "fork",
       "help",
     ]);
 

@@ -10,6 +10,7 @@ import { guard, isTimeout, oneLine, TurnCancelledError } from "./errors.js";
 import { modelsOf } from "./models.js";
 import { processStartTime } from "./process-sweep.js";
 import { promptBlocks, promptUsage } from "./prompt-content.js";
+import { createSessionAdmin } from "./session-admin.js";
 import { applyChoices } from "./session-choices.js";
 import { createSession, restoreSession, type SetupTiming, type StartedAgent } from "./session-setup.js";
 import { settingsOf } from "./settings.js";
@@ -255,6 +256,8 @@ export function createAcpClient(options: AcpClientOptions) {
         await end(started);
       }
     },
+
+    ...createSessionAdmin({ start, end, release: pool.release, timing }),
 
     /**
      * The agent's capabilities (ACP initialize `agentCapabilities`) as its latest process answered

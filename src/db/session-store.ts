@@ -121,6 +121,15 @@ export function createSessionStore(database: OpenDatabase, now: () => Date = () 
         .all();
     },
 
+    /** Every user's rows of one forum topic. */
+    topicRows(chatId: number, threadId: number): SessionRow[] {
+      return db
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.chatId, chatId), eq(sessions.threadId, threadId)))
+        .all();
+    },
+
     /** Remembers an "allow always" answer for the key and ACP tool kind. */
     grantPermission(key: TopicKey, toolKind: string): void {
       db.insert(permissionGrants)

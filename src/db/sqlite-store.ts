@@ -117,6 +117,7 @@ export function createSqliteStore(database: OpenDatabase, options: SqliteStoreOp
     setSetting: (key, settingId, value) => write(() => sessions.setSetting(key, settingId, value)),
     model: (key) => read(() => sessions.getModel(key)),
     listSessions: (chatId, userId) => read(() => sessions.list(chatId, userId)),
+    topicSessions: (chatId, threadId) => read(() => sessions.topicRows(chatId, threadId)),
     expireIdle: (ttlDays) => write(() => sessions.expireIdle(ttlDays)),
     hasPermissionGrant: (key, toolKind) => read(() => sessions.hasPermissionGrant(key, toolKind)),
     grantPermission: (key, toolKind) => write(() => sessions.grantPermission(key, toolKind)),

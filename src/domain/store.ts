@@ -53,6 +53,8 @@ export interface Store {
   setSetting(key: TopicKey, settingId: string, value: string | undefined): Promise<void>;
   /** The key's model choice, or "auto" when it has none. */
   model(key: TopicKey): Promise<string>;
+  /** Every user's rows of one forum topic (a topic closed: their sessions end). */
+  topicSessions(chatId: number, threadId: number): Promise<SessionRecord[]>;
   /** One user's rows in one chat, across topics, most recently updated first. */
   listSessions(chatId: number, userId: number): Promise<SessionRecord[]>;
   /**

@@ -7,6 +7,7 @@ import { AUTO_MODEL, type NewTurn } from "../domain/turn.js";
 import type { QueuedTurn, TurnQueue } from "../domain/turn-queue.js";
 import type { Logger } from "../logger.js";
 import { ensureWorkspace, workspacePathFor } from "../workspace.js";
+import { createAgentSessions } from "./agent-sessions.js";
 import { audioRoute } from "./audio-input.js";
 import { createPermissionPolicy } from "./permission-policy.js";
 import { promptText, settlesWithin, withEarlierContext } from "./runner-helpers.js";
@@ -28,6 +29,8 @@ export type RunnerDeps = {
   /** Speech-to-text for voice notes and audio files when the agent takes no audio (TRANSCRIBE_URL). */
   transcribe?: Transcriber;
   workspaceBasePath: string;
+  /** Where adopted sessions' cwds may lie besides the workspace base (ADOPT_ROOTS). */
+  adoptRoots?: readonly string[];
   /** Copied into each new workspace before session/new (WORKSPACE_TEMPLATE_DIR), when set. */
   workspaceTemplateDir?: string | undefined;
   permissionMode: PermissionMode;
@@ -280,9 +283,14 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
       while (submitting > 0) await new Promise((resolve) => setTimeout(resolve, 5));
       await queue.idle();
     },
+    agentSessions: () => sessions.list(),
+    adoptSession: (key, session) => sessions.adopt(key, session),
+    forkSession: (key, openTopic) => sessions.fork(key, openTopic),
+    topicClosed: (chatId, threadId) => sessions.topicClosed(chatId, threadId),
     stopTurn: (turnId, userId) => turns.stop(turnId, userId),
     sendNow: (turnId, userId) => turns.sendNow(turnId, userId),
   };
+  const sessions = createAgentSessions({ ...deps, adoptRoots: deps.adoptRoots ?? [] });
   const turns = createTurnControls({ store, running, delivering, cancel: (key) => runner.cancel(key) });
   return runner;
 }

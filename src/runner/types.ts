@@ -6,6 +6,7 @@ import type {
 } from "@agentclientprotocol/sdk";
 import type { AgentCommand } from "../domain/agent-commands.js";
 import type { AgentModels } from "../domain/agent-models.js";
+import type { AgentSessionInfo } from "../domain/agent-sessions.js";
 import type { SessionSetting } from "../domain/session-settings.js";
 import type { TopicKey } from "../domain/topic-key.js";
 import type { Attachment, PendingFile, SessionRecord, TurnResult, TurnUsage } from "../domain/turn.js";
@@ -150,6 +151,27 @@ export type Runner = {
   submit(job: PromptJob): Promise<void>;
   /** /cancel: cancels the key's running turn (session/cancel) and drops its queued prompts. */
   cancel(key: TopicKey): Promise<CancelResult>;
+  /**
+   * The agent's own sessions (ACP session/list); undefined when it offers no list.
+   *
+   * @throws UserFacingError when the agent cannot be started or fails.
+   */
+  agentSessions(): Promise<AgentSessionInfo[] | undefined>;
+  /**
+   * Binds one of the agent's sessions to the key, its cwd as the workspace (the next turn resumes
+   * or loads it). Returns a one-line refusal (cwd outside WORKSPACE_BASE_PATH and ADOPT_ROOTS, or
+   * missing); nothing changes then.
+   */
+  adoptSession(key: TopicKey, session: AgentSessionInfo): Promise<string | undefined>;
+  /**
+   * Forks the key's session (ACP session/fork) into the topic `openTopic` creates; returns its key,
+   * or a one-line refusal (no session yet, the agent cannot fork).
+   *
+   * @throws UserFacingError when the agent cannot be started or fails; what `openTopic` throws.
+   */
+  forkSession(key: TopicKey, openTopic: () => Promise<TopicKey>): Promise<TopicKey | string>;
+  /** A forum topic was closed: its sessions are closed (session/close when offered) and forgotten; workspaces stay. */
+  topicClosed(chatId: number, threadId: number): Promise<number>;
   /** The ⏹ Stop button of turn `turnId`, tapped by `userId`: /cancel for its topic; the one-line answer. */
   stopTurn(turnId: number, userId: number): Promise<string>;
   /**

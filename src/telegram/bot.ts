@@ -1,4 +1,5 @@
 import { Telegraf } from "telegraf";
+import { message } from "telegraf/filters";
 import { StoreUnavailableError } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
 import type { Runner } from "../runner/types.js";
@@ -45,6 +46,8 @@ export function registerBot(
     prompts: PermissionPrompts;
     allowedUserIds: ReadonlySet<number>;
     agentCommand: string;
+    /** NEW_OPENS_TOPIC. */
+    newOpensTopic?: boolean;
     inputDebounceMs: number;
     logger: Logger;
   },
@@ -85,13 +88,31 @@ export function registerBot(
 
   const router = createRouter();
   router.action(PERMISSION_CALLBACK_PREFIX, (ctx, data) => deps.prompts.handleCallback(ctx, data));
-  registerCommands(router, { runner, outbox: deps.outbox, reply, agentCommand: deps.agentCommand, logger });
+  registerCommands(router, {
+    runner,
+    outbox: deps.outbox,
+    reply,
+    agentCommand: deps.agentCommand,
+    newOpensTopic: deps.newOpensTopic ?? false,
+    logger,
+  });
   registerRetryButton(router, { runner, logger });
   registerTurnButtons(router, { runner, logger });
   registerAnswerButton(router, { runner, outbox: deps.outbox, logger });
   registerPromptHandlers(bot, { runner, router, intake, reply, logger });
   // After the message handlers, so text messages (the hot path) skip this layer.
   router.mountActions(bot, (ctx, err) => updateLogger(ctx, logger).error({ err }, "button tap failed"));
+  // A closed forum topic ends its sessions (session/close when offered); the workspaces stay.
+  bot.on(message("forum_topic_closed"), (ctx) => {
+    const threadId = ctx.message.message_thread_id;
+    if (threadId === undefined) return;
+    void runner
+      .topicClosed(ctx.chat.id, threadId)
+      .then((closed) => updateLogger(ctx, logger).info({ closed }, "forum topic closed: its sessions closed"))
+      .catch((err: unknown) =>
+        updateLogger(ctx, logger).error({ err }, "could not close a closed topic's sessions"),
+      );
+  });
   registerUnsupportedContent(bot, reply, logger);
 
   return { flushInput: () => intake.flushAll() };

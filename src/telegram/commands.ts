@@ -3,6 +3,7 @@ import { threadParam } from "../domain/topic-key.js";
 import type { Logger } from "../logger.js";
 import type { Runner } from "../runner/types.js";
 import { agentCommandEntries } from "./agent-command-menu.js";
+import { inForum, openForumTopic, registerAgentSessions } from "./agent-sessions-command.js";
 import { sendWorkspaceFile } from "./file-sender.js";
 import { registerModelCommand } from "./model-command.js";
 import type { Outbox } from "./outbox.js";
@@ -20,7 +21,8 @@ export const BOT_COMMANDS: BotCommand[] = [
   { command: "effort", description: "Show or choose the agent's effort for this topic" },
   { command: "cancel", description: "Stop the running turn and drop queued messages" },
   { command: "status", description: "Agent, session, model, workspace and state of this topic" },
-  { command: "sessions", description: "Your sessions in this chat" },
+  { command: "sessions", description: "Your sessions in this chat (/sessions agent: the agent's own)" },
+  { command: "fork", description: "Fork this topic's session into a new topic" },
   { command: "help", description: "What this bot does and its commands" },
 ];
 
@@ -39,13 +41,47 @@ export const BOT_COMMAND_NAMES: ReadonlySet<string> = new Set([
  */
 export function registerCommands(
   router: Router,
-  deps: { runner: Runner; outbox: Outbox; reply: Reply; agentCommand: string; logger: Logger },
+  deps: {
+    runner: Runner;
+    outbox: Outbox;
+    reply: Reply;
+    agentCommand: string;
+    /** NEW_OPENS_TOPIC: /new in a forum group opens a new forum topic. */
+    newOpensTopic?: boolean;
+    logger: Logger;
+  },
 ): void {
   const { runner, reply } = deps;
 
   router.command(
     "new",
     withTopic(async (ctx, topic) => {
+      if (deps.newOpensTopic && inForum(ctx)) {
+        const name = "New session";
+        const opened = await openForumTopic(
+          ctx,
+          topic.key,
+          name,
+          "🆕 A fresh agent session: write here.",
+        ).catch((err: unknown) => {
+          deps.logger.warn({ err }, "createForumTopic failed");
+          return undefined;
+        });
+        if (!opened) {
+          await reply(
+            ctx,
+            "⚠️ Could not open a new topic (can the bot manage topics here?); nothing changed.",
+            threadParam(topic.key.threadId),
+          );
+          return;
+        }
+        await reply(
+          ctx,
+          `🆕 The fresh session is in the new topic "${name}"; this topic keeps its own.`,
+          threadParam(topic.key.threadId),
+        );
+        return;
+      }
       await runner.resetSession(topic.key);
       const busy = (await runner.status(topic.key)).runningForMs !== undefined;
       await reply(
@@ -86,9 +122,11 @@ export function registerCommands(
     }),
   );
 
+  const agentSessions = registerAgentSessions(router, { runner, reply, logger: deps.logger });
   router.command(
     "sessions",
-    withTopic(async (ctx, topic) => {
+    withTopic(async (ctx, topic, args) => {
+      if (args === "agent") return agentSessions.show(ctx, topic);
       const rows = await runner.listSessions(topic.key.chatId, topic.key.userId);
       const extra = threadParam(topic.key.threadId);
       if (rows.length === 0) {

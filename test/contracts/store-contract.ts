@@ -80,6 +80,17 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         expect((await again.session(other))?.settings).toBeUndefined();
       }));
 
+    it("lists every user's sessions of one forum topic", () =>
+      using(async ({ store }) => {
+        await store.saveSession(key, "s-1", "/w/7");
+        await store.saveSession({ ...key, userId: 43 }, "s-2", "/w/7b");
+        await store.saveSession(other, "s-3", "/w/8");
+        await store.saveSession({ ...key, chatId: -200 }, "s-4", "/w/y");
+        const rows = await store.topicSessions(key.chatId, key.threadId);
+        expect(rows.map((r) => r.sessionId).sort()).toEqual(["s-1", "s-2"]);
+        expect(await store.topicSessions(key.chatId, 99)).toEqual([]);
+      }));
+
     it("lists one user's sessions in a chat, most recently updated first", () =>
       using(async ({ store, clock }) => {
         await store.saveSession(key, "s-1", "/w/7");

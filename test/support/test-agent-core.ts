@@ -34,7 +34,8 @@
  *
  * Flags: --state-dir DIR (required), --no-load, --resume, --replay-after-response, --hang-on-load,
  * --junk (writes non-JSON lines on stdout), --ignore-cancel (keeps working after session/cancel),
- * --image (accepts image prompt blocks), --audio (accepts audio prompt blocks), --exit-on-load, --fail-load, --fork-child (leaves a child that
+ * --list (offers session/list: every session on disk), --fork (offers session/fork: a copy of the
+ * history), --image (accepts image prompt blocks), --audio (accepts audio prompt blocks), --exit-on-load, --fail-load, --fork-child (leaves a child that
  * ignores stdin closing; subprocess only), --no-noise (skips the extension notification, unknown
  * update kind, thought and tool call of every turn), --models legacy|config (offers models "fast"
  * (default) and "smart" through the legacy `models` block + session/set_model, or a model config
@@ -256,6 +257,8 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
           promptCapabilities: { image: flag("--image"), audio: flag("--audio"), embeddedContext: false },
           sessionCapabilities: {
             ...(flag("--resume") ? { resume: {} } : {}),
+            ...(flag("--list") ? { list: {} } : {}),
+            ...(flag("--fork") ? { fork: {} } : {}),
             close: {},
           },
         },
@@ -296,6 +299,25 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
       if (!readSession(params.sessionId)) throw acp.RequestError.resourceNotFound(params.sessionId);
       await announceCommands(client, params.sessionId);
       return modelOffer(params.sessionId);
+    })
+    .onRequest(acp.methods.agent.session.list, () => {
+      logEvent({ event: "session/list" });
+      const sessions = fs
+        .readdirSync(sessionsDir)
+        .filter((name) => name.endsWith(".json"))
+        .map((name) => {
+          const sessionId = name.slice(0, -".json".length);
+          const stored = readSession(sessionId) as (StoredSession & { title?: string }) | undefined;
+          const updatedAt = fs.statSync(path.join(sessionsDir, name)).mtime.toISOString();
+          return {
+            sessionId,
+            cwd: stored?.cwd ?? "/",
+            ...(stored?.title ? { title: stored.title } : {}),
+            updatedAt,
+          };
+        })
+        .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+      return { sessions };
     })
     .onRequest(acp.methods.agent.session.close, ({ params }) => {
       logEvent({ event: "session/close", sessionId: params.sessionId });
@@ -439,6 +461,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
             : `edit outcome: ${response.outcome.optionId}`;
       } else if (text.startsWith("title ")) {
         await update({ sessionUpdate: "session_info_update", title: text.slice("title ".length) });
+        (stored as StoredSession & { title?: string }).title = text.slice("title ".length);
         answer = "titled";
       } else if (text === "notice") {
         await update({
@@ -530,6 +553,20 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
     );
   }
   settings.register(app);
+  if (flag("--fork")) {
+    app.onRequest(
+      "session/fork",
+      (params) => params as { sessionId: string; cwd: string },
+      ({ params }) => {
+        const stored = readSession(params.sessionId);
+        if (!stored) throw acp.RequestError.resourceNotFound(params.sessionId);
+        const sessionId = randomUUID();
+        writeSession(sessionId, { cwd: params.cwd, history: [...stored.history] });
+        logEvent({ event: "session/fork", from: params.sessionId, sessionId });
+        return { sessionId };
+      },
+    );
+  }
   if (modelsFlag === "config" && !settings.configOptions) {
     app.onRequest(acp.methods.agent.session.setConfigOption, ({ params }) => {
       if (params.configId !== "model" || typeof params.value !== "string") {

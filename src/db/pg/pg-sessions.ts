@@ -97,6 +97,15 @@ export function createPgSessions(db: PgDb, now: () => Date) {
       return rows.map(sessionRecord);
     },
 
+    /** Every user's rows of one forum topic. */
+    async topicRows(chatId: number, threadId: number): Promise<SessionRecord[]> {
+      const rows = await db
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.chatId, chatId), eq(sessions.threadId, threadId)));
+      return rows.map(sessionRecord);
+    },
+
     /** Remembers an "allow always" answer for the key and ACP tool kind. */
     async grantPermission(key: TopicKey, toolKind: string): Promise<void> {
       await db

@@ -116,6 +116,7 @@ export function createPgStore(database: OpenPgDatabase, options: PgStoreOptions 
     setSetting: (key, settingId, value) => sessions.setSetting(key, settingId, value),
     model: (key) => sessions.model(key),
     listSessions: (chatId, userId) => sessions.list(chatId, userId),
+    topicSessions: (chatId, threadId) => sessions.topicRows(chatId, threadId),
     expireIdle: (ttlDays) => sessions.expireIdle(ttlDays),
     hasPermissionGrant: (key, toolKind) => sessions.hasPermissionGrant(key, toolKind),
     grantPermission: (key, toolKind) => sessions.grantPermission(key, toolKind),
