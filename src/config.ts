@@ -44,6 +44,8 @@ export type Config = {
     workerId: string;
     /** Topics are spread over this many shards (fixed for a database: every process must agree). */
     shards: number;
+    /** How long a worker's shard lease lasts after a renewal, ms (LEASE_TTL_MS); renewed every ttl/4. */
+    leaseTtlMs: number;
   };
   workspaceBasePath: string;
   /** Directory copied into each new workspace before session/new (agent instructions), when set. */
@@ -210,7 +212,12 @@ export function createConfig(
     http: { host: e.HOST, port: e.PORT, webhookPath: e.WEBHOOK_PATH },
     databasePath: path.resolve(cwd, e.DATABASE_PATH),
     databaseUrl: e.DATABASE_URL,
-    cluster: { role: e.ROLE, workerId: e.WORKER_ID ?? machine.hostname ?? "localhost", shards: e.SHARDS },
+    cluster: {
+      role: e.ROLE,
+      workerId: e.WORKER_ID ?? machine.hostname ?? "localhost",
+      shards: e.SHARDS,
+      leaseTtlMs: e.LEASE_TTL_MS,
+    },
     workspaceBasePath: path.resolve(cwd, e.WORKSPACE_BASE_PATH),
     workspaceTemplateDir: e.WORKSPACE_TEMPLATE_DIR && path.resolve(cwd, e.WORKSPACE_TEMPLATE_DIR),
     transcription: e.TRANSCRIBE_URL
