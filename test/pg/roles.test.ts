@@ -116,15 +116,15 @@ describe("ROLE=web and ROLE=worker", () => {
         .find((c) => c.payload.message_thread_id === topic && String(c.payload.text).startsWith("🔐"));
       return prompt !== undefined;
     }, 20_000);
-    const keyboard = (
-      prompt?.payload.reply_markup as {
-        inline_keyboard: Array<Array<{ text: string; callback_data: string }>>;
-      }
-    ).inline_keyboard.flat();
+    if (!prompt) throw new Error("no permission prompt");
+    const markup = prompt.payload.reply_markup as {
+      inline_keyboard: Array<Array<{ text: string; callback_data: string }>>;
+    };
+    const keyboard = markup.inline_keyboard.flat();
     const allow = keyboard.find((b) => b.text === "Allow once");
     const tap = callbackUpdate(allow?.callback_data ?? "", {
       threadId: topic,
-      messageId: prompt?.messageId ?? 0,
+      messageId: prompt.messageId ?? 0,
     });
     expect(await web.postUpdate(tap)).toBe(200);
     await waitForText(topic, /^permission outcome: allow$/);
@@ -149,6 +149,31 @@ describe("ROLE=web and ROLE=worker", () => {
     extra.push(await startRole("web", { BOT_MODE: "polling", WORKER_ID: "poller-1" }));
     const second = startRole("web", { BOT_MODE: "polling", WORKER_ID: "poller-2" });
     await expect(second).rejects.toThrow(/^BOT_MODE=polling: another process already polls Telegram/);
+  });
+
+  // Last: it stops the file's server for a while.
+  it("PostgreSQL lost while running: webhooks answer 503, then the web and the worker go on once it is back", async () => {
+    const topic = T + 3;
+    await server().pause();
+    try {
+      const during = await web.postUpdate(topicTextUpdate("during the outage", { threadId: topic }));
+      if (during !== 503) console.log(web.logLines.slice(-10).join("\n"));
+      expect(during).toBe(503);
+      const health = await fetch(`${web.baseUrl}/healthz`);
+      expect(health.status).toBe(503);
+      expect(((await health.json()) as { reason: string }).reason).toMatch(/PostgreSQL/);
+    } finally {
+      await server().resume();
+    }
+    // Telegram sends the Update again until it is taken in.
+    const again = topicTextUpdate("after the outage", { threadId: topic });
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      status = await web.postUpdate(again);
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(status).toBe(200);
+    await waitForText(topic, /^echo: after the outage$/);
   });
 
   it("an unreachable DATABASE_URL stops start-up with one line naming its host, password redacted", async () => {
