@@ -1,3 +1,4 @@
+import path from "node:path";
 import { z } from "zod";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -51,6 +52,7 @@ export const envSchema = z.object({
     z.string().regex(WORKER_ID, "must be 1-100 of A-Z a-z 0-9 _ . : -").optional(),
   ),
   SHARDS: z.coerce.number().int().min(1).max(1024).default(64),
+  LEASE_TTL_MS: z.coerce.number().int().min(2_000).max(600_000).default(20_000),
   WORKSPACE_BASE_PATH: z.string().min(1).default("./data/workspaces"),
   WORKSPACE_TEMPLATE_DIR: optionalText,
   ACP_AGENT_COMMAND: z.string().default("kiro-cli acp"),
@@ -70,6 +72,7 @@ export const envSchema = z.object({
   STREAM_EDIT_INTERVAL_MS: positiveMs(1_500),
   MAX_ANSWER_CHARS: z.coerce.number().int().min(1_000).max(10_000_000).default(50_000),
   STREAM_FIRST_SEND_MS: z.coerce.number().int().min(0).max(10_000).default(800),
+  RICH_MESSAGES: z.enum(["off", "final", "stream"], { error: "must be off, final or stream" }).default("off"),
   GROUP_CHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(20),
   PRIVATE_CHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(60),
   SHOW_THOUGHTS: z.stringbool({ error: "must be true or false" }).default(false),
@@ -80,7 +83,18 @@ export const envSchema = z.object({
   TURN_TIMEOUT_MS: positiveMs(30 * 60_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(20_000),
   SESSION_TTL_DAYS: z.coerce.number().min(0).default(0),
-  ADOPT_ROOTS: z.string().default(""),
+  ADOPT_ROOTS: z
+    .string()
+    .default("")
+    .transform((list) =>
+      list
+        .split(",")
+        .map((root) => root.trim())
+        .filter((root) => root !== ""),
+    )
+    .pipe(
+      z.array(z.string().refine((root) => path.isAbsolute(root), "must be absolute paths, comma-separated")),
+    ),
   NEW_OPENS_TOPIC: z.stringbool({ error: "must be true or false" }).default(false),
   TRANSCRIBE_URL: optionalText.pipe(
     z

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { AcpClient } from "../acp/acp-client.js";
 import type { AgentSessionInfo } from "../domain/agent-sessions.js";
+import { UserFacingError } from "../domain/errors.js";
 import type { Store } from "../domain/store.js";
 import { type TopicKey, topicKeyId } from "../domain/topic-key.js";
 import type { Logger } from "../logger.js";
@@ -14,12 +15,19 @@ import type { Logger } from "../logger.js";
  */
 export function createAgentSessions(deps: {
   store: Store;
-  acpClient: AcpClient;
+  /** Absent where no turn runs (ROLE=web): listing and forking are refused there. */
+  acpClient: AcpClient | undefined;
+  /** Ends the process kept alive for a key (a session was adopted). */
+  release: (key: TopicKey) => void;
   workspaceBasePath: string;
   adoptRoots: readonly string[];
   logger: Logger;
 }) {
-  const { store, acpClient, logger } = deps;
+  const { store, logger } = deps;
+  const agent = (): AcpClient => {
+    if (!deps.acpClient) throw new UserFacingError("this process runs no agent (ROLE=web)");
+    return deps.acpClient;
+  };
   const roots = () => [deps.workspaceBasePath, ...deps.adoptRoots].map((root) => realOrSelf(root));
 
   return {
@@ -28,21 +36,22 @@ export function createAgentSessions(deps: {
      *
      * @throws AgentTurnError (a UserFacingError) when the agent cannot be started or fails.
      */
-    list: (): Promise<AgentSessionInfo[] | undefined> => acpClient.listSessions(deps.workspaceBasePath),
+    agentSessions: async (): Promise<AgentSessionInfo[] | undefined> =>
+      agent().listSessions(deps.workspaceBasePath),
 
     /**
      * Binds the agent's session to `key` with its own cwd as the workspace (the next turn resumes or
      * loads it). Returns a one-line refusal, changing nothing, when the cwd is not an existing
      * directory under the allowed roots.
      */
-    async adopt(key: TopicKey, session: AgentSessionInfo): Promise<string | undefined> {
+    async adoptSession(key: TopicKey, session: AgentSessionInfo): Promise<string | undefined> {
       const real = path.isAbsolute(session.cwd) ? realDirectory(session.cwd) : undefined;
       if (real === undefined) return `${session.cwd} is not a directory here; not adopted.`;
       if (!roots().some((root) => inside(root, real))) {
         return `${session.cwd} is outside WORKSPACE_BASE_PATH and ADOPT_ROOTS; not adopted.`;
       }
       await store.saveSession(key, session.sessionId, real);
-      acpClient.release(topicKeyId(key));
+      deps.release(key);
       return undefined;
     },
 
@@ -52,10 +61,10 @@ export function createAgentSessions(deps: {
      *
      * @throws AgentTurnError when the agent cannot be started or fails; the error of `openTopic`.
      */
-    async fork(key: TopicKey, openTopic: () => Promise<TopicKey>): Promise<TopicKey | string> {
+    async forkSession(key: TopicKey, openTopic: () => Promise<TopicKey>): Promise<TopicKey | string> {
       const row = await store.session(key);
       if (!row?.sessionId || !row.workspacePath) return "This topic has no session to fork yet.";
-      const forked = await acpClient.forkSession(row.sessionId, row.workspacePath);
+      const forked = await agent().forkSession(row.sessionId, row.workspacePath);
       if (forked === undefined) return "This agent cannot fork sessions (it offers no session/fork).";
       const target = await openTopic();
       await store.saveSession(target, forked, row.workspacePath);
@@ -71,8 +80,8 @@ export function createAgentSessions(deps: {
       for (const row of await store.topicSessions(chatId, threadId)) {
         if (!row.sessionId) continue;
         const key = { chatId, threadId, userId: row.userId };
-        if (row.workspacePath) {
-          await acpClient
+        if (row.workspacePath && deps.acpClient) {
+          await deps.acpClient
             .closeSession(row.sessionId, row.workspacePath, topicKeyId(key))
             .catch((err: unknown) => logger.warn({ err, sessionId: row.sessionId }, "session/close failed"));
         }

@@ -1,4 +1,7 @@
+import type { Store } from "../domain/store.js";
+import type { TopicKey } from "../domain/topic-key.js";
 import type { TurnUsage } from "../domain/turn.js";
+import { ensureWorkspace, workspacePathFor } from "../workspace.js";
 import type { LastTurn, PromptJob } from "./types.js";
 
 /** The text of a prompt's text blocks, for the journal. */
@@ -40,4 +43,18 @@ export function withEarlierContext(turn: LastTurn, earlier: LastTurn | undefined
         };
   const usage = { ...context, ...now };
   return Object.keys(usage).length > 0 ? { ...turn, usage } : turn;
+}
+
+/**
+ * The workspace of a key (Runner.workspaceFor): the stored one, or a new one under `basePath`,
+ * created if needed (with the template copied into a new one).
+ *
+ * @throws the fs error when it cannot be created.
+ */
+export function workspaceLookup(store: Store, basePath: string, templateDir: string | undefined) {
+  return async (key: TopicKey): Promise<string> =>
+    ensureWorkspace(
+      (await store.session(key))?.workspacePath ?? workspacePathFor(basePath, key),
+      templateDir,
+    );
 }

@@ -1,6 +1,6 @@
-import type { AcpClient } from "../acp/acp-client.js";
 import type { ModelCatalog } from "../acp/model-catalog.js";
 import type { AgentCommand } from "../domain/agent-commands.js";
+import { UserFacingError } from "../domain/errors.js";
 import { MODEL_CATEGORY, type SessionSetting } from "../domain/session-settings.js";
 import type { Store } from "../domain/store.js";
 import { type TopicKey, topicKeyId } from "../domain/topic-key.js";
@@ -13,7 +13,13 @@ import type { TopicSettings } from "./types.js";
  * choosing one (validated against the offer; stored; applied after every session set-up from the
  * next turn on). Model settings are the /model choice (the `model` column).
  */
-export function createSessionControls(deps: { store: Store; acpClient: AcpClient; models: ModelCatalog }) {
+export function createSessionControls(deps: {
+  store: Store;
+  /** The agent's catalog; absent where no turn runs (ROLE=web), which then knows only turns' offers. */
+  models: ModelCatalog | undefined;
+  /** Ends the process kept alive for a key (its settings changed). */
+  release: (key: TopicKey) => void;
+}) {
   const { store } = deps;
   /** The latest settings offer of each topic key (this run of the bot). */
   const offers = new Map<string, SessionSetting[]>();
@@ -22,14 +28,19 @@ export function createSessionControls(deps: { store: Store; acpClient: AcpClient
   let latestCommands: AgentCommand[] = [];
 
   /** The topic's offer; the agent's errors when it must be probed are UserFacingErrors (AgentTurnError). */
-  const offerFor = async (key: TopicKey): Promise<SessionSetting[]> =>
-    offers.get(topicKeyId(key)) ?? (await deps.models.settings());
+  const offerFor = async (key: TopicKey): Promise<SessionSetting[]> => {
+    const known = offers.get(topicKeyId(key));
+    if (known) return known;
+    if (!deps.models)
+      throw new UserFacingError("this process runs no agent (ROLE=web) to ask for its settings");
+    return deps.models.settings();
+  };
 
   return {
     /** Records the settings offer a turn of `key` saw (set-up response, switch answer, update). */
     remember(key: TopicKey, settings: SessionSetting[]): void {
       offers.set(topicKeyId(key), settings);
-      deps.models.rememberSettings(settings);
+      deps.models?.rememberSettings(settings);
     },
 
     /** Records the slash commands the agent announced in a turn of `key`. */
@@ -82,7 +93,7 @@ export function createSessionControls(deps: { store: Store; acpClient: AcpClient
       if (setting.category === MODEL_CATEGORY) await store.setModel(key, match.value);
       else await store.setSetting(key, setting.id, match.value);
       // A kept-alive process has the old settings applied: the next turn sets the session up anew.
-      deps.acpClient.release(topicKeyId(key));
+      deps.release(key);
       return undefined;
     },
   };

@@ -18,7 +18,7 @@ export function createTurnControls(deps: {
   const { running, delivering } = deps;
   return {
     /** Stop: returns the callback answer (one line). */
-    async stop(turnId: number, userId: number): Promise<string> {
+    async stopTurn(turnId: number, userId: number): Promise<string> {
       const turn = [...running.values()].find((t) => t.turnId === turnId);
       const posting = [...delivering.values()].find((d) => d.turnId === turnId);
       const owner = turn?.key.userId ?? (posting ? (await deps.store.turn(turnId))?.userId : undefined);
