@@ -1,7 +1,7 @@
 import { type TopicKey, topicKeyId } from "../domain/topic-key.js";
 import { AUTO_MODEL, type NewTurn } from "../domain/turn.js";
 import type { QueuedTurn } from "../domain/turn-queue.js";
-import { ensureWorkspace, workspacePathFor } from "../workspace.js";
+import { workspacePathFor } from "../workspace.js";
 import { createAgentSessions } from "./agent-sessions.js";
 import { audioRoute } from "./audio-input.js";
 import { createPermissionPolicy } from "./permission-policy.js";
