@@ -204,6 +204,30 @@ export function describeAgentThroughBot(id: AgentId): void {
         expect(firstTextMs).toBeGreaterThan(0);
       });
 
+      it("answers a fresh topic from a warm spare (prints its first-text time)", async () => {
+        const T = 17;
+        await stopBot();
+        bot = await spawnBotProcess({ ...env, AGENT_WARM_SPARES: "1", LOG_LEVEL: "debug" });
+        const running = bot;
+        await api.until(() => running.output().includes("spare agent process ready"), TURN_MS);
+        const sent = Date.now();
+        await say(T, "Say hello from a spare.");
+        await waitForText(T, /echo: Say hello from a spare\./);
+        const first = api
+          .callsOf("sendMessage")
+          .find(
+            (c) => c.payload.message_thread_id === T && !String(c.payload.text).startsWith(PROGRESS_HEADER),
+          );
+        const turn = await waitForTurnEnd(T);
+        expect(turn.state).toBe("completed");
+        const firstTextMs = (first?.at as number) - sent;
+        console.log(
+          `[${id}] through the bot, from a warm spare (session/new, prompt): first text ${firstTextMs} ms, turn ${Date.parse(turn.finished_at as string) - sent} ms`,
+        );
+        await stopBot();
+        await startBot();
+      });
+
       it(
         "recalls the conversation in a new bot process after a restart",
         async () => {
