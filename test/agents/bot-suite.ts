@@ -182,48 +182,50 @@ export function describeAgentThroughBot(id: AgentId): void {
         temp?.cleanup();
       });
 
-      it("answers a turn in a topic (prints the first-text and turn times)", async () => {
-        const T = 11;
+      /**
+       * Sends `text` to topic `T` and waits for the answer `echo: <text>` and the journal's end of
+       * the turn; prints the time to the first answer message and to the turn's end (ms).
+       */
+      async function timedTurn(T: number, text: string, what: string) {
         const sent = Date.now();
-        await say(T, "Say hello to the bot suite.");
-        const answer = await waitForText(T, /echo: Say hello to the bot suite\./);
+        await say(T, text);
+        const answer = await waitForText(T, new RegExp(`echo: ${text.replace(/[.?]/g, "\\$&")}`));
         const first = api
           .callsOf("sendMessage")
           .find(
             (c) => c.payload.message_thread_id === T && !String(c.payload.text).startsWith(PROGRESS_HEADER),
           );
         const turn = await waitForTurnEnd(T);
+        const firstTextMs = (first?.at as number) - sent;
+        const turnMs = Date.parse(turn.finished_at as string) - sent;
+        console.log(`[${id}] through the bot, ${what}: first text ${firstTextMs} ms, turn ${turnMs} ms`);
+        return { answer, turn, firstTextMs };
+      }
+
+      it("answers a turn in a topic (prints the first-text and turn times)", async () => {
+        const { answer, turn, firstTextMs } = await timedTurn(
+          11,
+          "Say hello to the bot suite.",
+          "cold (spawn, initialize, session/new, prompt; no warm spare)",
+        );
         expect(turn.state).toBe("completed");
         // The answer is the model's text alone: no start-up warning or notice line inside it.
         expect(answer.trim()).toBe("echo: Say hello to the bot suite.");
-        const firstTextMs = (first?.at as number) - sent;
-        const turnMs = Date.parse(turn.finished_at as string) - sent;
-        console.log(
-          `[${id}] through the bot, cold (spawn, initialize, session/new, prompt; no warm spare): first text ${firstTextMs} ms, turn ${turnMs} ms`,
-        );
         expect(firstTextMs).toBeGreaterThan(0);
       });
 
       it("answers a fresh topic from a warm spare (prints its first-text time)", async () => {
-        const T = 17;
         await stopBot();
         bot = await spawnBotProcess({ ...env, AGENT_WARM_SPARES: "1", LOG_LEVEL: "debug" });
         const running = bot;
         await api.until(() => running.output().includes("spare agent process ready"), TURN_MS);
-        const sent = Date.now();
-        await say(T, "Say hello from a spare.");
-        await waitForText(T, /echo: Say hello from a spare\./);
-        const first = api
-          .callsOf("sendMessage")
-          .find(
-            (c) => c.payload.message_thread_id === T && !String(c.payload.text).startsWith(PROGRESS_HEADER),
-          );
-        const turn = await waitForTurnEnd(T);
-        expect(turn.state).toBe("completed");
-        const firstTextMs = (first?.at as number) - sent;
-        console.log(
-          `[${id}] through the bot, from a warm spare (session/new, prompt): first text ${firstTextMs} ms, turn ${Date.parse(turn.finished_at as string) - sent} ms`,
+        const { answer, turn } = await timedTurn(
+          17,
+          "Say hello from a spare.",
+          "from a warm spare (session/new, prompt)",
         );
+        expect(turn.state).toBe("completed");
+        expect(answer.trim()).toBe("echo: Say hello from a spare.");
         await stopBot();
         await startBot();
       });
