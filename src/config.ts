@@ -44,6 +44,8 @@ export type Config = {
     workerId: string;
     /** Topics are spread over this many shards (fixed for a database: every process must agree). */
     shards: number;
+    /** How long a worker's shard lease lasts after a renewal, ms (LEASE_TTL_MS); renewed every ttl/4. */
+    leaseTtlMs: number;
   };
   workspaceBasePath: string;
   /** Directory copied into each new workspace before session/new (agent instructions), when set. */
@@ -95,6 +97,11 @@ export type Config = {
     firstSendMs: number;
     /** Past this many characters of an answer, messages stop and the whole answer goes as answer.md. */
     maxAnswerChars: number;
+    /**
+     * RICH_MESSAGES: `off` HTML messages; `final` finished answers as rich messages (Bot API 10.1
+     * sendRichMessage); `stream` rich drafts and rich edits while streaming too.
+     */
+    richMessages: "off" | "final" | "stream";
     /** Messages and edits per minute per group (all its topics share it) and per private chat. */
     groupPerMinute: number;
     privatePerMinute: number;
@@ -210,7 +217,12 @@ export function createConfig(
     http: { host: e.HOST, port: e.PORT, webhookPath: e.WEBHOOK_PATH },
     databasePath: path.resolve(cwd, e.DATABASE_PATH),
     databaseUrl: e.DATABASE_URL,
-    cluster: { role: e.ROLE, workerId: e.WORKER_ID ?? machine.hostname ?? "localhost", shards: e.SHARDS },
+    cluster: {
+      role: e.ROLE,
+      workerId: e.WORKER_ID ?? machine.hostname ?? "localhost",
+      shards: e.SHARDS,
+      leaseTtlMs: e.LEASE_TTL_MS,
+    },
     workspaceBasePath: path.resolve(cwd, e.WORKSPACE_BASE_PATH),
     workspaceTemplateDir: e.WORKSPACE_TEMPLATE_DIR && path.resolve(cwd, e.WORKSPACE_TEMPLATE_DIR),
     transcription: e.TRANSCRIBE_URL
@@ -236,6 +248,7 @@ export function createConfig(
       editIntervalMs: e.STREAM_EDIT_INTERVAL_MS,
       firstSendMs: e.STREAM_FIRST_SEND_MS,
       maxAnswerChars: e.MAX_ANSWER_CHARS,
+      richMessages: e.RICH_MESSAGES,
       groupPerMinute: e.GROUP_CHAT_MESSAGES_PER_MINUTE,
       privatePerMinute: e.PRIVATE_CHAT_MESSAGES_PER_MINUTE,
       showThoughts: e.SHOW_THOUGHTS,
