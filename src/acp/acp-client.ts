@@ -108,7 +108,13 @@ export function createAcpClient(options: AcpClientOptions) {
     holder: { started: StartedAgent },
   ) {
     if (request.sessionId !== undefined) {
-      await sessionMinute.beforeLoad(holder.started.init, request.sessionId, callbacks.onNotice, cancel);
+      await sessionMinute.beforeLoad(
+        holder.started.init,
+        request.sessionId,
+        callbacks.onNotice,
+        cancel,
+        request.sessionSavedAt,
+      );
       try {
         const restored = await restoreSession(holder.started, request.sessionId, request.cwd, timing, cancel);
         return { sessionId: request.sessionId, ...restored };

@@ -5,7 +5,12 @@ import type { Logger } from "../logger.js";
 import { agentCommandsOf, KIRO_COMMANDS_METHOD } from "./agent-commands.js";
 import type { AgentProcess } from "./agent-process.js";
 import { modelsOf } from "./models.js";
-import { answerTextOf, TRANSCRIPT_UPDATE_KINDS, unknownUpdateKind } from "./session-update.js";
+import {
+  answerTextOf,
+  isCommandTranscript,
+  TRANSCRIPT_UPDATE_KINDS,
+  unknownUpdateKind,
+} from "./session-update.js";
 import { settingsOf } from "./settings.js";
 import type { TurnCallbacks } from "./turn-types.js";
 
@@ -102,6 +107,10 @@ export function connectAgent(proc: AgentProcess, logger: Logger): AgentConnectio
         return;
       }
       if (params.sessionId !== state.sessionId) return;
+      if (isCommandTranscript(update)) {
+        logger.debug({ update }, "Claude Code command transcript dropped");
+        return;
+      }
       state.text += answerTextOf(update) ?? "";
       callbacks.onUpdate?.(update);
     })
