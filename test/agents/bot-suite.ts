@@ -16,6 +16,7 @@ import {
   topicTextUpdate,
 } from "../support/updates.js";
 import { commandLine, prepareAgentHome } from "./agents.js";
+import { CONTROL_EXPECTATIONS, type ControlExpectations, type TurnTrace } from "./control-expectations.js";
 import { AGENT_PACKAGES, type AgentId, installAgent } from "./install.js";
 import { isSameAlive, label, type ProcInfo, processTree } from "./proc.js";
 
@@ -27,6 +28,7 @@ type TurnRow = {
   stop_reason: string | null;
   created_at: string;
   finished_at: string | null;
+  prompt: string;
 };
 
 /** A turn of a real agent through the bot may take this long on a loaded 2-core machine. */
@@ -35,6 +37,8 @@ const TURN_MS = 120_000;
 /** The permission option a user taps to allow one tool call, by the agents' own names. */
 const ALLOW_ONCE = /^(allow|yes|proceed|approve)/i;
 const ALWAYS = /always|don't ask|session/i;
+/** The first line of the bot's /settings list. */
+const SETTINGS_LIST = /^⚙️ Settings of this topic/;
 
 /**
  * The bot-level checks of one real agent: the real bot process (src/main.ts) behind its webhook, the
@@ -108,17 +112,19 @@ export function describeAgentThroughBot(id: AgentId): void {
         }
         return found as string;
       }
+      /** The sendMessages with buttons in `threadId` whose text matches `pattern`, in order. */
+      const buttonMessages = (threadId: number, pattern: RegExp) =>
+        api
+          .callsOf("sendMessage")
+          .filter(
+            (c) =>
+              c.payload.message_thread_id === threadId &&
+              pattern.test(String(c.payload.text)) &&
+              c.payload.reply_markup !== undefined,
+          );
       /** The sendMessage with buttons in `threadId` whose text matches `pattern`. */
       async function waitForButtons(threadId: number, pattern: RegExp): Promise<BotApiCall> {
-        const find = () =>
-          api
-            .callsOf("sendMessage")
-            .find(
-              (c) =>
-                c.payload.message_thread_id === threadId &&
-                pattern.test(String(c.payload.text)) &&
-                c.payload.reply_markup !== undefined,
-            );
+        const find = () => buttonMessages(threadId, pattern)[0];
         await waitForText(threadId, pattern);
         await api.until(() => find() !== undefined);
         return find() as BotApiCall;
@@ -132,7 +138,7 @@ export function describeAgentThroughBot(id: AgentId): void {
         try {
           return sqlite
             .prepare(
-              "select id, state, stop_reason, created_at, finished_at from turns where thread_id = ? order by id desc limit 1",
+              "select id, state, stop_reason, created_at, finished_at, prompt from turns where thread_id = ? order by id desc limit 1",
             )
             .get(threadId) as TurnRow | undefined;
         } finally {
@@ -145,6 +151,32 @@ export function describeAgentThroughBot(id: AgentId): void {
           return state !== undefined && state !== "queued" && state !== "running";
         }, TURN_MS);
         return lastTurn(threadId) as TurnRow;
+      }
+      /** The topic's stored setting choices (`sessions.settings`, JSON), from the bot's database. */
+      function storedSettings(threadId: number): unknown {
+        const sqlite = new Database(dbPath(), { readonly: true });
+        try {
+          const row = sqlite.prepare("select settings from sessions where thread_id = ?").get(threadId) as
+            | { settings: string | null }
+            | undefined;
+          return row?.settings ? JSON.parse(row.settings) : undefined;
+        } finally {
+          sqlite.close();
+        }
+      }
+      /** The newest sendMessage with buttons in `threadId` matching `pattern`, once there are more than `seen`. */
+      async function waitForNewButtons(threadId: number, pattern: RegExp, seen: number): Promise<BotApiCall> {
+        const answered = () => buttonMessages(threadId, pattern).filter((c) => c.status !== undefined);
+        await api.until(() => answered().length > seen, 30_000);
+        return answered().at(-1) as BotApiCall;
+      }
+      /** Sends `text`, waits for its echo and the turn's end; what the checks can read of the turn. */
+      async function echoTurn(threadId: number, text: string, timeoutMs = TURN_MS): Promise<TurnTrace> {
+        await say(threadId, text);
+        await waitForText(threadId, new RegExp(`echo: ${text.replace(/[.?]/g, "\\$&")}`), timeoutMs);
+        await waitForTurnEnd(threadId);
+        const body = JSON.stringify((await model.waitForCall(mainCall(text))).body);
+        return { body, prompt: text, home: path.join(temp.dir, "home") };
       }
       /** The fake model's main request (one offering tools) whose last user turn contains `text`. */
       const mainCall = (text: string) => (call: FakeModelCall) =>
@@ -281,6 +313,97 @@ export function describeAgentThroughBot(id: AgentId): void {
         expect(after).not.toBe(before);
         await waitForTurnEnd(T);
       });
+
+      const controls = CONTROL_EXPECTATIONS[id];
+
+      it.skipIf(controls === undefined)(
+        "lists the agent's config options in /settings; a tapped mode reaches the agent and is re-applied after a restart",
+        async () => {
+          const c = controls as ControlExpectations;
+          const T = 18;
+          const first = "Settings first words.";
+          expect(c.modeConfirmed(await echoTurn(T, first))).toBe(false);
+          await command(T, "/settings");
+          const list = await waitForNewButtons(T, SETTINGS_LIST, 0);
+          const text = String(list.payload.text);
+          for (const name of c.settings) expect(text).toMatch(new RegExp(`^• ${name}: `, "m"));
+          const button = buttonsOf(list).find((b) => b.text === c.mode.label);
+          expect(button, `no ${c.mode.label} button in ${JSON.stringify(buttonsOf(list))}`).toBeDefined();
+          await tap(list, (button as { callback_data: string }).callback_data, T);
+          // The list is edited in place with the tapped value marked.
+          await api.until(() =>
+            api
+              .callsOf("editMessageText", { message_id: list.messageId })
+              .some((e) => JSON.stringify(e.payload.reply_markup).includes(`"✅ ${c.mode.label}"`)),
+          );
+          expect(storedSettings(T)).toEqual({ [c.mode.settingId]: c.mode.value });
+
+          // The next turn's set-up applies it (session/set_config_option): the agent runs the turn so.
+          const second = "Which mode answers now?";
+          expect(c.modeConfirmed(await echoTurn(T, second))).toBe(true);
+          // A new bot process restores the session (session/resume) and applies the choice again.
+          await stopBot();
+          await startBot();
+          const third = "Which mode after the restart?";
+          expect(c.modeConfirmed(await echoTurn(T, third, 2 * TURN_MS))).toBe(true);
+          await command(T, "/settings");
+          const again = await waitForNewButtons(T, SETTINGS_LIST, 1);
+          expect(String(again.payload.text)).toContain(`• ${c.settings[0]}: ${c.mode.label}`);
+          expect(buttonsOf(again).map((b) => b.text)).toContain(`✅ ${c.mode.label}`);
+          expect(textsIn(T).join("\n")).not.toMatch(/your choice was dropped/);
+          expect(buttonMessages(T, SETTINGS_LIST)).toHaveLength(2);
+          console.log(
+            `[${id}] /settings: ${c.mode.settingId} = ${c.mode.value} confirmed by the agent before and after a restart`,
+          );
+        },
+        4 * TURN_MS,
+      );
+
+      it.skipIf(controls === undefined)(
+        "shows the agent's own commands in /help and the chat's menu; one goes to the agent as `/name args`",
+        async () => {
+          const c = controls as ControlExpectations;
+          const T = 19;
+          await echoTurn(T, "Commands first words.");
+          // The chat's menu (setMyCommands, scope chat): the bot's commands, then the agent's.
+          const menuNames = (call: BotApiCall) =>
+            (call.payload.commands as Array<{ command: string }>).map((m) => m.command);
+          await api.until(() =>
+            api
+              .callsOf("setMyCommands")
+              .some(
+                (m) =>
+                  (m.payload.scope as { type?: string } | undefined)?.type === "chat" &&
+                  c.menu.every((name) => menuNames(m).includes(name)),
+              ),
+          );
+          const menu = api
+            .callsOf("setMyCommands")
+            .filter((m) => (m.payload.scope as { type?: string } | undefined)?.type === "chat")
+            .at(-1) as BotApiCall;
+          expect(menu.status).toBe(200);
+          expect(menuNames(menu)).toContain("settings");
+          expect(menuNames(menu).indexOf("help")).toBeLessThan(menuNames(menu).indexOf(c.menu[0] as string));
+          for (const name of c.helpOnly) expect(menuNames(menu)).not.toContain(name.slice(1));
+
+          await command(T, "/help");
+          const help = await waitForText(T, /The agent's own commands/);
+          const agentPart = help.split("The agent's own commands")[1] ?? "";
+          for (const name of [...c.menu, ...c.helpOnly.map((n) => n.slice(1))])
+            expect(agentPart).toMatch(new RegExp(`^/${name.replace(/\$/g, "\\$")}\\b`, "m"));
+
+          const callsBefore = model.calls.length;
+          await command(T, c.command.send);
+          const answer = await waitForText(T, c.command.answer);
+          const turn = await waitForTurnEnd(T);
+          expect(turn.state).toBe("completed");
+          // The agent was given `/name args` and ran it itself: no main model request carried it.
+          expect(turn.prompt).toBe(c.command.prompt);
+          expect(model.calls.slice(callsBefore).filter(mainCall(c.command.prompt))).toEqual([]);
+          console.log(`[${id}] ${c.command.send} -> the agent's ${JSON.stringify(answer.slice(0, 80))}...`);
+        },
+        2 * TURN_MS,
+      );
 
       it("cancels a slow turn with /cancel", async () => {
         const T = 14;
