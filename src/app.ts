@@ -8,6 +8,7 @@ import { endLeftoverAgents, endThisBootsAgents } from "./acp/leftover-agents.js"
 import { createModelCatalog } from "./acp/model-catalog.js";
 import { agentMarkers } from "./acp/process-sweep.js";
 import { agentClientOptions } from "./agent-options.js";
+import { createAgentTools } from "./agent-tools.js";
 import { type Config, configSecrets } from "./config.js";
 import { openPgStore } from "./db/pg/pg-store.js";
 import { openSqliteStore } from "./db/sqlite-store.js";
@@ -20,6 +21,7 @@ import { StartupError } from "./operator-error.js";
 import { redactedMessage } from "./redact.js";
 import { createLocalTurnQueue } from "./runner/local-turn-queue.js";
 import { createRunner, type RunnerHandle } from "./runner/runner.js";
+import { createScheduler, type Scheduler } from "./runner/scheduler.js";
 import { startSessionExpiry } from "./runner/session-expiry.js";
 import { createFileFetcher } from "./telegram/attachments.js";
 import { createTelegraf, registerBot } from "./telegram/bot.js";
@@ -59,6 +61,7 @@ export function createApp(config: Config, deps: AppDeps) {
   let bot: { flushInput(): void } | undefined;
   let source: ReturnType<typeof createUpdateSource> | undefined;
   let server: Listening | undefined;
+  let scheduler: Scheduler | undefined;
   let stopExpiry = () => {};
   // Every agent process carries <instance>:<boot>:<n> in TG_ACP_AGENT: the instance is this bot's
   // database, so two bots on one machine never end each other's agents.
@@ -116,6 +119,14 @@ export function createApp(config: Config, deps: AppDeps) {
         timeoutMs: config.permissions.timeoutMs,
         logger,
       });
+      const agentTools = createAgentTools({
+        config,
+        store: opened,
+        telegram,
+        outbox,
+        port: () => server?.port ?? config.http.port,
+        logger,
+      });
       const neutralCwd = path.join(config.workspaceBasePath, ".spares");
       fs.mkdirSync(neutralCwd, { recursive: true, mode: 0o700 });
       const acpClient = createAcpClient({
@@ -147,12 +158,23 @@ export function createApp(config: Config, deps: AppDeps) {
         permissionMode: config.permissions.mode,
         turnTimeoutMs: config.turns.timeoutMs,
         stopTailMs: config.agent.stopGraceMs * 2 + 1_000,
+        mcp: { access: agentTools.tokens, revokeAfterTurn: config.agent.keepAliveMs === 0 },
+        logger,
+      });
+      scheduler = createScheduler({
+        ...config.schedules,
+        store: opened,
+        accept: (job) => (runner as RunnerHandle).accept(job),
+        announce: agentTools.announce,
+        allowed: (userId) => config.allowedUserIds.has(userId),
         logger,
       });
       bot = registerBot(telegraf, {
         runner,
         outbox,
         prompts,
+        questions: agentTools.questions,
+        schedules: scheduler,
         allowedUserIds: config.allowedUserIds,
         agentCommand: config.agent.argv.join(" "),
         inputDebounceMs: config.inputDebounceMs,
@@ -182,8 +204,13 @@ export function createApp(config: Config, deps: AppDeps) {
         isAccepting: () => accepting,
         health: () => opened.health(),
         dispatch: createUpdateDispatch({ telegraf, store: opened, logger }),
+        mount: { path: config.mcp.path, handle: agentTools.endpoint({ runner, schedules: scheduler }) },
         logger,
       });
+      // No agent of an earlier run is alive: its sessions' MCP tokens are void.
+      await opened
+        .revokeMcpTokens()
+        .catch((err: unknown) => logger.warn({ err }, "MCP tokens of the last run not revoked"));
       server = await listen(http, config.http.host, config.http.port);
       accepting = true;
       acpClient.warmUp();
@@ -223,6 +250,8 @@ export function createApp(config: Config, deps: AppDeps) {
         ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
       });
       await source.start();
+      // Schedules that came due while the bot was down run once now, with a note.
+      await scheduler.start();
       logger.info(
         {
           host: config.http.host,
@@ -248,6 +277,7 @@ export function createApp(config: Config, deps: AppDeps) {
      */
     async stop(): Promise<void> {
       accepting = false;
+      scheduler?.stop();
       stopExpiry();
       await source?.stop();
       source = undefined;

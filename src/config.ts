@@ -113,6 +113,24 @@ export type Config = {
     /** On SIGTERM/SIGINT, how long running turns may finish before they are interrupted, ms. */
     shutdownGraceMs: number;
   };
+  /** Scheduled prompts (/schedule, the MCP schedule tool). */
+  schedules: {
+    /** IANA time zone of cron expressions and of ISO times without an offset (SCHEDULE_TZ). */
+    timeZone: string;
+    /** At most this many schedules per topic key. */
+    perTopic: number;
+    /** The shortest interval between two runs of a repeating schedule, ms. */
+    minIntervalMs: number;
+  };
+  /** The bot's MCP server (Streamable HTTP) for agents that advertise mcpCapabilities.http. */
+  mcp: {
+    /** Its path on the bot's HTTP server. */
+    path: string;
+    /** The URL agents are given; undefined: http://<HOST, or 127.0.0.1 for 0.0.0.0>:<bound port><path>. */
+    url: string | undefined;
+    /** Tool calls per minute per session; more get a tool error. */
+    callsPerMinute: number;
+  };
   /** Sessions idle longer are removed with their journal (0 = keep forever), days. */
   sessionTtlDays: number;
   /** Parts of a long pasted message (Telegram splits at 4096) arriving within this window form one prompt, ms. */
@@ -248,6 +266,12 @@ export function createConfig(
       timeoutMs: e.TURN_TIMEOUT_MS,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     },
+    schedules: {
+      timeZone: e.SCHEDULE_TZ,
+      perTopic: e.SCHEDULES_PER_TOPIC,
+      minIntervalMs: e.SCHEDULE_MIN_INTERVAL_MS,
+    },
+    mcp: { path: e.MCP_PATH, url: e.MCP_URL, callsPerMinute: e.MCP_TOOL_CALLS_PER_MINUTE },
     sessionTtlDays: e.SESSION_TTL_DAYS,
     allowedUserIds: parseUserIds(e.ALLOWED_USER_IDS),
     logLevel: e.LOG_LEVEL,

@@ -17,7 +17,16 @@ describe("/help and the command menu", () => {
   it("registers the commands with setMyCommands and answers /help in a topic, the General topic and a private chat", async () => {
     const bot = await h.start();
     const menu = h.api.callsOf("setMyCommands")[0]?.payload.commands as Array<{ command: string }>;
-    expect(menu.map((c) => c.command)).toEqual(["new", "model", "cancel", "status", "sessions", "help"]);
+    expect(menu.map((c) => c.command)).toEqual([
+      "new",
+      "model",
+      "cancel",
+      "status",
+      "sessions",
+      "schedule",
+      "schedules",
+      "help",
+    ]);
 
     await bot.postUpdate(command("/help@mock_test_bot"));
     const general = fixtureUpdate("supergroup_general_topic_message");

@@ -104,10 +104,21 @@ export function createAcpClient(options: AcpClientOptions) {
     cancel: AbortSignal,
     holder: { started: StartedAgent },
   ) {
+    const servers = () =>
+      holder.started.capabilities.mcpCapabilities?.http && request.mcpServers
+        ? request.mcpServers()
+        : Promise.resolve([]);
     if (request.sessionId !== undefined) {
       await sessionMinute.beforeLoad(holder.started.init, request.sessionId, callbacks.onNotice, cancel);
       try {
-        const restored = await restoreSession(holder.started, request.sessionId, request.cwd, timing, cancel);
+        const restored = await restoreSession(
+          holder.started,
+          request.sessionId,
+          request.cwd,
+          timing,
+          cancel,
+          await servers(),
+        );
         return { sessionId: request.sessionId, ...restored };
       } catch (err) {
         if (err instanceof TurnCancelledError) throw err;
@@ -127,7 +138,7 @@ export function createAcpClient(options: AcpClientOptions) {
         }
       }
     }
-    const created = await createSession(holder.started, request.cwd, timing, cancel);
+    const created = await createSession(holder.started, request.cwd, timing, cancel, await servers());
     callbacks.onSessionId(created.sessionId);
     return { sessionId: created.sessionId, setup: "new" as SessionSetup, response: created as unknown };
   }

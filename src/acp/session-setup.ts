@@ -51,10 +51,11 @@ export async function restoreSession(
   cwd: string,
   timing: SetupTiming,
   cancel: AbortSignal,
+  mcpServers: acp.McpServer[] = [],
 ): Promise<{ setup: Exclude<SessionSetup, "new">; response: unknown }> {
   const { session, capabilities } = started;
   session.state.sessionId = sessionId;
-  const params = { sessionId, cwd, mcpServers: [] };
+  const params = { sessionId, cwd, mcpServers };
   if (capabilities.sessionCapabilities?.resume) {
     const response = await setupRequest(started.proc, "session/resume", timing, cancel, (options) =>
       session.agent.request(acp.methods.agent.session.resume, params, options),
@@ -79,7 +80,7 @@ export async function restoreSession(
 }
 
 /**
- * session/new in `cwd` with no MCP servers (ACP "Creating a Session").
+ * session/new in `cwd` with `mcpServers` (none by default; ACP "Creating a Session").
  *
  * @throws AgentTurnError when the agent fails, times out or exits.
  */
@@ -88,9 +89,10 @@ export function createSession(
   cwd: string,
   timing: SetupTiming,
   cancel: AbortSignal,
+  mcpServers: acp.McpServer[] = [],
 ): Promise<acp.NewSessionResponse> {
   return setupRequest(started.proc, "session/new", timing, cancel, (options) =>
-    started.session.agent.request(acp.methods.agent.session.new, { cwd, mcpServers: [] }, options),
+    started.session.agent.request(acp.methods.agent.session.new, { cwd, mcpServers }, options),
   );
 }
 

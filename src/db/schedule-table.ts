@@ -4,7 +4,8 @@ import type { TopicKey } from "../domain/topic-key.js";
 import type { OpenDatabase } from "./database.js";
 import { mcpTokens, type ScheduleRow, schedules } from "./schema.js";
 
-function scheduleRecord(row: ScheduleRow): ScheduleRecord {
+/** A row of either dialect's `schedules` table, timestamps as ISO strings, as a {@link ScheduleRecord}. */
+export function scheduleRecord(row: ScheduleRow): ScheduleRecord {
   return {
     id: row.id,
     key: { chatId: row.chatId, threadId: row.threadId, userId: row.userId },

@@ -32,6 +32,8 @@ export function createHttpApp(deps: {
   health?: () => HttpHealth;
   /** Resolves with a {@link DispatchResult} (or nothing, for an Update simply taken in). */
   dispatch: (update: IncomingUpdate) => Promise<unknown>;
+  /** Another endpoint on the same server, e.g. the bot's MCP server: every method at `path`. */
+  mount?: { path: string; handle: (request: Request) => Promise<Response> };
   logger: Logger;
 }): Hono {
   const { logger } = deps;
@@ -94,6 +96,9 @@ export function createHttpApp(deps: {
     });
     return refused ?? (accepted as Response);
   });
+
+  const mount = deps.mount;
+  if (mount) app.all(mount.path, (c) => mount.handle(c.req.raw));
 
   app.onError((err, c) => {
     logger.error({ err }, "http handler failed");

@@ -9,7 +9,7 @@ import type { Logger } from "../logger.js";
 import { ensureWorkspace, workspacePathFor } from "../workspace.js";
 import { audioRoute } from "./audio-input.js";
 import { createPermissionPolicy } from "./permission-policy.js";
-import { createTurnExecution, type RunningTurn } from "./turn-execution.js";
+import { createTurnExecution, type RunningTurn, type TurnExecutionDeps } from "./turn-execution.js";
 import type { FileFetcher, LastTurn, PromptJob, Runner, Transcriber, TurnView, TurnViews } from "./types.js";
 
 /** What the runner wires together; durations in ms. */
@@ -30,6 +30,8 @@ export type RunnerDeps = {
   permissionMode: PermissionMode;
   /** A turn running longer is cancelled (session/cancel, then the process is ended). */
   turnTimeoutMs: number;
+  /** The bot's MCP server, handed to agents that take HTTP MCP servers (see TurnExecutionDeps.mcp). */
+  mcp?: TurnExecutionDeps["mcp"];
   /** After the shutdown grace, how long interrupted agents may take to end before shutdown returns, ms. */
   stopTailMs?: number;
   logger: Logger;
@@ -77,6 +79,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     turnTimeoutMs: deps.turnTimeoutMs,
     ...(deps.fetchFile ? { fetchFile: deps.fetchFile } : {}),
     transcribe: deps.transcribe,
+    ...(deps.mcp ? { mcp: deps.mcp } : {}),
     firstNotice: (key, kind) => {
       const id = `${topicKeyId(key)}|${kind}`;
       if (saidOnce.has(id)) return false;
@@ -224,6 +227,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     async resetSession(key) {
       await store.clearSession(key);
       deps.acpClient.release(topicKeyId(key));
+      await deps.mcp?.access.revoke(key);
     },
     model: (key) => store.model(key),
     setModel: (key, model) => store.setModel(key, model),

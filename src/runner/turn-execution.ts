@@ -18,7 +18,7 @@ import type { Logger } from "../logger.js";
 import { ensureWorkspace, workspacePathFor } from "../workspace.js";
 import { transcriptsFor } from "./audio-input.js";
 import type { PermissionPolicy } from "./permission-policy.js";
-import type { FileFetcher, LastTurn, Transcriber, TurnOutcome, TurnView } from "./types.js";
+import type { FileFetcher, LastTurn, McpAccess, Transcriber, TurnOutcome, TurnView } from "./types.js";
 
 /** Why a running turn was aborted: /cancel, TURN_TIMEOUT_MS, or a shutdown. */
 export type AbortReason = "user" | "timeout" | "shutdown";
@@ -46,6 +46,11 @@ export type TurnExecutionDeps = {
   fetchFile?: FileFetcher;
   /** Transcribes voice notes and audio files for an agent that takes no audio (TRANSCRIBE_URL), when set. */
   transcribe?: Transcriber;
+  /**
+   * The bot's MCP server for agents that take HTTP MCP servers; `revokeAfterTurn` (no keep-alive:
+   * the session's process ends with the turn) revokes the key's token once the turn is over.
+   */
+  mcp?: { access: McpAccess; revokeAfterTurn: boolean };
   /** Whether the notice `kind` is new for `key` (notices said once per topic). */
   firstNotice: (key: QueuedTurn["key"], kind: string) => boolean;
   logger: Logger;
@@ -61,7 +66,7 @@ export type TurnExecutionDeps = {
  *   and `delivered`, which settles when the view has delivered the answer.
  */
 export function createTurnExecution(deps: TurnExecutionDeps) {
-  const { store, acpClient, logger } = deps;
+  const { store, acpClient, logger, mcp } = deps;
 
   /** The user's files of a turn, fetched into its workspace; a failure ends the turn visibly. */
   async function fetchFiles(files: PendingFile[], cwd: string, signal: AbortSignal): Promise<Attachment[]> {
@@ -142,6 +147,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
           model: row?.model ?? AUTO_MODEL,
           signal: abort.signal,
           keepAliveKey: topicKeyId(key),
+          ...(mcp ? { mcpServers: () => mcp.access.grant(key) } : {}),
         },
         {
           onUpdate: (update) => view.update(update),
@@ -212,6 +218,11 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
     } finally {
       clearTimeout(timer);
       track(undefined);
+      if (deps.mcp?.revokeAfterTurn) {
+        await deps.mcp.access
+          .revoke(key)
+          .catch((err: unknown) => log.warn({ err }, "could not revoke MCP tokens"));
+      }
     }
     return { last, delivered: delivered ?? (outcome ? view.finish(outcome) : Promise.resolve()) };
   };

@@ -16,6 +16,11 @@ export const BOT_COMMANDS: BotCommand[] = [
   { command: "cancel", description: "Stop the running turn and drop queued messages" },
   { command: "status", description: "Agent, session, model, workspace and state of this topic" },
   { command: "sessions", description: "Your sessions in this chat" },
+  {
+    command: "schedule",
+    description: "Run a prompt here later: /schedule in 10m <prompt>, or a time or cron",
+  },
+  { command: "schedules", description: "Your scheduled prompts in this topic, with cancel buttons" },
   { command: "help", description: "What this bot does and its commands" },
 ];
 

@@ -24,6 +24,8 @@
  * - "slow <ms> <tag>"                   -> waits, then answers "done <tag>"
  * - "rpc-error"                         -> answers session/prompt with a JSON-RPC internal error
  * - "huge <MiB>"                        -> writes one line of that many MiB on stdout (over the SDK's limit)
+ * - "mcp list" / "mcp call <tool> <json>" -> lists / calls the tools of the session's HTTP MCP server
+ *                                          (test-agent-mcp.ts), answering with the result
  * - anything else                       -> "echo: <text>"
  *
  * Flags: --state-dir DIR (required), --no-load, --resume, --replay-after-response, --hang-on-load,
@@ -36,7 +38,8 @@
  * model again), --init-delay MS (answers initialize that much later), --fail-init-in TEXT (fails
  * initialize when its working directory contains TEXT), --hang-on-initialize (never answers it),
  * --setsid-child (leaves a child in a session of its own; subprocess only), --ignore-stdin-close
- * (keeps running after its stdin closed, until signalled; subprocess only).
+ * (keeps running after its stdin closed, until signalled; subprocess only), --mcp-http (advertises
+ * mcpCapabilities.http and logs the mcpServers of each session set-up).
  */
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
@@ -44,6 +47,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as acp from "@agentclientprotocol/sdk";
 import { streamText } from "./stream-text.js";
+import { httpServerOf, runMcpCommand } from "./test-agent-mcp.js";
 
 /** Where the agent runs: the process (test-agent.ts) or the test's own process (in-process-agent.ts). */
 export type AgentHost = {
@@ -149,6 +153,12 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
   const initDelayMs = Number(optionValue("--init-delay") ?? 0);
   /** The current model of each session in this process (a new process starts on the default). */
   const currentModel = new Map<string, string>();
+  /** The MCP servers each session got at its latest session/new, load or resume in this process. */
+  const mcpOf = new Map<string, acp.McpServer[]>();
+  const keepMcp = (sessionId: string, servers: acp.McpServer[] | undefined) => {
+    mcpOf.set(sessionId, servers ?? []);
+    return servers ?? [];
+  };
 
   const modelOffer = (sessionId: string): Record<string, unknown> => {
     const current = currentModel.get(sessionId) ?? "fast";
@@ -209,6 +219,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         protocolVersion: acp.PROTOCOL_VERSION,
         agentCapabilities: {
           loadSession: !flag("--no-load"),
+          ...(flag("--mcp-http") ? { mcpCapabilities: { http: true, sse: false } } : {}),
           promptCapabilities: { image: flag("--image"), audio: flag("--audio"), embeddedContext: false },
           sessionCapabilities: {
             ...(flag("--resume") ? { resume: {} } : {}),
@@ -226,12 +237,18 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         event: "session/new",
         sessionId,
         cwd: params.cwd,
+        mcpServers: keepMcp(sessionId, params.mcpServers),
         files: fs.readdirSync(params.cwd).sort(),
       });
       return { sessionId, ...modelOffer(sessionId) };
     })
     .onRequest(acp.methods.agent.session.load, async ({ params, client }) => {
-      logEvent({ event: "session/load", sessionId: params.sessionId, cwd: params.cwd });
+      logEvent({
+        event: "session/load",
+        sessionId: params.sessionId,
+        cwd: params.cwd,
+        mcpServers: keepMcp(params.sessionId, params.mcpServers),
+      });
       if (flag("--exit-on-load")) host.exit(0);
       if (flag("--hang-on-load")) await new Promise(() => {});
       const stored = readSession(params.sessionId);
@@ -246,7 +263,12 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
       return modelOffer(params.sessionId);
     })
     .onRequest(acp.methods.agent.session.resume, ({ params }) => {
-      logEvent({ event: "session/resume", sessionId: params.sessionId, cwd: params.cwd });
+      logEvent({
+        event: "session/resume",
+        sessionId: params.sessionId,
+        cwd: params.cwd,
+        mcpServers: keepMcp(params.sessionId, params.mcpServers),
+      });
       if (!readSession(params.sessionId)) throw acp.RequestError.resourceNotFound(params.sessionId);
       return modelOffer(params.sessionId);
     })
@@ -354,6 +376,8 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
           description: "github: exited with code 1",
         });
         answer = "answered after a notice";
+      } else if (text.startsWith("mcp ")) {
+        answer = await runMcpCommand(text, httpServerOf(mcpOf.get(sessionId)), update);
       } else if (text === "which model") {
         answer = `model: ${currentModel.get(sessionId) ?? "fast"}`;
       } else if (streamMatch) {

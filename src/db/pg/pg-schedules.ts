@@ -1,20 +1,13 @@
 import { and, asc, count, eq, lte, min, sql } from "drizzle-orm";
 import type { NewSchedule, ScheduleRecord } from "../../domain/schedule.js";
 import type { TopicKey } from "../../domain/topic-key.js";
+import { scheduleRecord as sqliteShape } from "../schedule-table.js";
 import type { PgDb } from "./database.js";
 import { mcpTokens, type PgScheduleRow, schedules } from "./schema.js";
 
-function scheduleRecord(row: PgScheduleRow): ScheduleRecord {
-  return {
-    id: row.id,
-    key: { chatId: row.chatId, threadId: row.threadId, userId: row.userId },
-    prompt: row.prompt,
-    cron: row.cron,
-    timeZone: row.timeZone,
-    nextRunAt: row.nextRunAt.toISOString(),
-    createdAt: row.createdAt.toISOString(),
-  };
-}
+/** A Postgres row (timestamps as Dates) as a record, through the SQLite store's mapping. */
+const scheduleRecord = (row: PgScheduleRow): ScheduleRecord =>
+  sqliteShape({ ...row, nextRunAt: row.nextRunAt.toISOString(), createdAt: row.createdAt.toISOString() });
 
 const ofKey = (table: typeof schedules | typeof mcpTokens, key: TopicKey) =>
   and(eq(table.chatId, key.chatId), eq(table.threadId, key.threadId), eq(table.userId, key.userId));
