@@ -61,6 +61,14 @@ describe("the bot's MCP server, through the webhook", () => {
     expect(second?.[0]?.headers[0]?.value).not.toBe(first?.[0]?.headers[0]?.value);
   });
 
+  it("is handed to session/resume too", async () => {
+    const bot = await h.start({ agentFlags: [...MCP, "--resume"] });
+    await ask(bot, "hello", /^echo: hello$/);
+    expect(await ask(bot, "mcp list", /^tools: /)).toBe(`tools: ${TOOLS.join(", ")}`);
+    const resumed = h.agentEvents().find((e) => e.event === "session/resume");
+    expect((resumed?.mcpServers as Server[] | undefined)?.map((s) => s.url)).toEqual([`${bot.baseUrl}/mcp`]);
+  });
+
   it("gives an agent without HTTP MCP no servers, as before", async () => {
     const bot = await h.start({ agentFlags: ["--no-noise"] });
     await ask(bot, "mcp list", /^mcp: /);

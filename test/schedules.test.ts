@@ -70,6 +70,27 @@ describe("scheduled prompts, through the webhook", () => {
     expect(moved?.nextRunAt).toMatch(/T09:00:00\.000Z$/);
   });
 
+  it("runs a one-shot that came due across a restart once, after the restart", async () => {
+    const first = await start();
+    await first.postUpdate(command("/schedule in 2s across the restart"));
+    await h.waitForText(T, /^⏰ Scheduled #1 /);
+    await first.app.stop();
+    const store = openSqliteStore(path.join(h.dir, "tg-acp.db"));
+    const [due] = await store.schedules(key);
+    await store.close();
+    // Let it come due while the bot is down.
+    while (Date.now() <= Date.parse(due?.nextRunAt as string)) await new Promise((r) => setTimeout(r, 50));
+    const bot = await start();
+    await h.waitForText(
+      T,
+      /^⏰ Scheduled: across the restart \(#1; missed at .* while the bot was down, run once now\)$/,
+    );
+    await h.waitForText(T, /^echo: across the restart$/);
+    await bot.app.idle();
+    expect(promptsOf("across the restart")).toHaveLength(1);
+    expect(h.textsIn(T).filter((t) => t.startsWith("⏰ Scheduled: across the restart"))).toHaveLength(1);
+  });
+
   it("/schedules lists the topic's schedules with cancel buttons only their owner can use", async () => {
     const bot = await start();
     await bot.postUpdate(command('/schedule "0 9 * * 1-5" morning report'));

@@ -44,15 +44,21 @@ export function createMcpEndpoint(deps: {
     const log = deps.logger.child({ topic: key });
     const bucket = tokenHash(token);
     const server = new McpServer({ name: MCP_SERVER_NAME, version: deps.version });
-    registerTopicTools(server, key, deps.tools, async (tool) => {
-      log.info({ tool }, "MCP tool call");
-      try {
-        await limiter.consume(bucket);
-        return undefined;
-      } catch {
-        return `rate limit: at most ${deps.callsPerMinute} tool calls a minute (MCP_TOOL_CALLS_PER_MINUTE); try again later`;
-      }
-    });
+    registerTopicTools(
+      server,
+      key,
+      deps.tools,
+      async (tool) => {
+        log.info({ tool }, "MCP tool call");
+        try {
+          await limiter.consume(bucket);
+          return undefined;
+        } catch {
+          return `rate limit: at most ${deps.callsPerMinute} tool calls a minute (MCP_TOOL_CALLS_PER_MINUTE); try again later`;
+        }
+      },
+      request.signal,
+    );
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,

@@ -32,7 +32,8 @@ const failure = (value: string): CallToolResult => ({
 /**
  * Registers the bot's tools on `server` for one request of `key`'s session: send_file, ask_user,
  * notify, schedule, list_schedules, cancel_schedule (MCP "Tools"). `admit` runs before each call
- * (the rate limit) and returns a refusal, or undefined to go on. Bad input (schema or rule) is a tool
+ * (the rate limit) and returns a refusal, or undefined to go on; a tool's signal aborts when the
+ * client cancels the call or `gone` aborts. Bad input (schema or rule) is a tool
  * error (`isError`) naming what is wrong; nothing is sent or stored then.
  */
 export function registerTopicTools(
@@ -40,6 +41,8 @@ export function registerTopicTools(
   key: TopicKey,
   tools: TopicTools,
   admit: (tool: string) => Promise<string | undefined>,
+  /** Aborts when the HTTP request is gone (the agent ended): a waiting ask_user gives up. */
+  gone: AbortSignal,
 ): void {
   /** Runs a tool after the rate limit; a UserFacingError becomes a tool error. */
   const guarded =
@@ -48,7 +51,7 @@ export function registerTopicTools(
       const refusal = await admit(name);
       if (refusal) return failure(refusal);
       try {
-        return await run(args, extra.signal);
+        return await run(args, AbortSignal.any([extra.signal, gone]));
       } catch (err) {
         if (err instanceof UserFacingError) return failure(err.message);
         throw err;

@@ -9,6 +9,8 @@ import type { Runner, ScheduleBook } from "./types.js";
 
 /** Longest the scheduler sleeps between two looks at the table, ms (schedules other processes added). */
 const MAX_SLEEP_MS = 60_000;
+/** Longest quote of the prompt in the header line, characters (a message holds 4096). */
+const HEADER_PROMPT_CHARS = 200;
 
 /** What the scheduler needs; see {@link createScheduler}. */
 export type SchedulerDeps = WhenRules & {
@@ -77,8 +79,15 @@ export function createScheduler(deps: SchedulerDeps) {
       : schedule.cron === null
         ? `#${schedule.id}`
         : `#${schedule.id}, every "${schedule.cron}" ${schedule.timeZone}`;
+    const prompt =
+      schedule.prompt.length > HEADER_PROMPT_CHARS
+        ? `${schedule.prompt.slice(0, HEADER_PROMPT_CHARS)}…`
+        : schedule.prompt;
+    // The header is a courtesy: the turn runs even when it cannot be posted.
+    await deps
+      .announce(schedule.key, `⏰ Scheduled: ${prompt} (${note})`)
+      .catch((err: unknown) => log.warn({ err }, "could not post a schedule's header"));
     try {
-      await deps.announce(schedule.key, `⏰ Scheduled: ${schedule.prompt} (${note})`);
       await deps.accept({ key: schedule.key, prompt: [{ type: "text", text: schedule.prompt }] });
       log.info({ missed }, "scheduled prompt queued");
     } catch (err) {
