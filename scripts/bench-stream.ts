@@ -4,13 +4,15 @@
  * message, 20 calls a minute per group, 60 per private chat) with 429s, in a forum topic and in a
  * private chat, and prints: Bot API calls made, the most edits of one message in any second, the
  * most calls to one chat in any minute, 429s received, whether the delivered text equals the
- * agent's, and the time from the agent's first chunk to the first visible text.
+ * agent's, and the time from the agent's first chunk to the first visible text. Each chat runs with
+ * RICH_MESSAGES=off (HTML), final and stream; for those it also prints the answer's messages left in
+ * the chat, the rich calls (sendRichMessage, rich edits, rich drafts) and the deleteMessage calls.
  * Usage: npm run bench:stream
  */
 import path from "node:path";
 import { PROGRESS_HEADER } from "../src/telegram/progress-message.js";
 import { startTestApp } from "../test/support/app-fixture.js";
-import { type BotApiCall, startMockBotApi } from "../test/support/mock-bot-api.js";
+import { type BotApiCall, BUDGETED_METHODS, startMockBotApi } from "../test/support/mock-bot-api.js";
 import { streamText, visibleWords } from "../test/support/stream-text.js";
 import { makeTempDir } from "../test/support/temp-dir.js";
 import { readAgentEvents } from "../test/support/test-agent-command.js";
@@ -23,7 +25,9 @@ import {
 
 const LENGTH = 20_000;
 const CHUNKS_PER_SECOND = 100;
-const BUDGETED = new Set(["sendMessage", "editMessageText", "sendMessageDraft", "sendPhoto", "sendDocument"]);
+/** The calls counted: the budgeted ones and the deletes RICH_MESSAGES=final makes. */
+const COUNTED = new Set([...BUDGETED_METHODS, "deleteMessage"]);
+const RICH_MODES = ["off", "final", "stream"] as const;
 
 function maxInWindow(times: number[], windowMs: number): number {
   const sorted = [...times].sort((a, b) => a - b);
@@ -35,7 +39,7 @@ function maxInWindow(times: number[], windowMs: number): number {
   return best;
 }
 
-async function run(kind: "forum topic" | "private chat") {
+async function run(kind: "forum topic" | "private chat", richMessages: (typeof RICH_MODES)[number]) {
   const temp = makeTempDir("tg-acp-bench-stream-");
   const api = await startMockBotApi({
     enforce: { editIntervalMs: 1500, groupPerMinute: 20, privatePerMinute: 60 },
@@ -48,6 +52,7 @@ async function run(kind: "forum topic" | "private chat") {
       STREAM_EDIT_INTERVAL_MS: "1500",
       GROUP_CHAT_MESSAGES_PER_MINUTE: "20",
       PRIVATE_CHAT_MESSAGES_PER_MINUTE: "60",
+      RICH_MESSAGES: richMessages,
     },
   });
   try {
@@ -64,27 +69,39 @@ async function run(kind: "forum topic" | "private chat") {
     const elapsed = Date.now() - started;
 
     const chatId = kind === "forum topic" ? FIXTURE_CHAT_ID : FIXTURE_USER_ID;
-    const calls = api.calls.filter((c) => c.payload.chat_id === chatId && BUDGETED.has(c.method));
+    const calls = api.calls.filter((c) => c.payload.chat_id === chatId && COUNTED.has(c.method));
     const firstChunk =
       readAgentEvents(path.join(temp.dir, "agent")).find((e) => e.event === "first-chunk")?.at ?? 0;
     const isAnswer = (c: BotApiCall) => !String(c.payload.text ?? "").startsWith(PROGRESS_HEADER);
     const firstVisible = calls.find(
       (c) =>
-        c.status === 200 && (c.method === "sendMessage" || c.method === "sendMessageDraft") && isAnswer(c),
+        c.status === 200 &&
+        ["sendMessage", "sendMessageDraft", "sendRichMessage", "sendRichMessageDraft"].includes(c.method) &&
+        isAnswer(c),
     )?.at;
     const editsByMessage = new Map<string, number[]>();
-    for (const c of calls.filter((c) => c.method === "editMessageText" || c.method === "sendMessageDraft")) {
+    for (const c of calls.filter((c) =>
+      ["editMessageText", "sendMessageDraft", "sendRichMessageDraft"].includes(c.method),
+    )) {
       const id = String(c.payload.message_id ?? `draft-${c.payload.draft_id}`);
       editsByMessage.set(id, [...(editsByMessage.get(id) ?? []), c.at]);
     }
-    const delivered = api
+    const shown = api
       .messagesIn(kind === "forum topic" ? 42 : undefined, chatId)
-      .map((m) => m.text)
-      .filter((t) => !t.startsWith(PROGRESS_HEADER))
-      .join("\n\n");
+      .filter((m) => !m.text.startsWith(PROGRESS_HEADER));
+    const delivered = shown.map((m) => m.text).join("\n\n");
     return {
       kind,
+      richMessages,
       calls: calls.length,
+      messages: shown.length,
+      richCalls: calls.filter(
+        (c) =>
+          c.method === "sendRichMessage" ||
+          c.method === "sendRichMessageDraft" ||
+          (c.method === "editMessageText" && c.payload.rich_message !== undefined),
+      ).length,
+      deletes: calls.filter((c) => c.method === "deleteMessage").length,
       maxEditsPerMessagePerSecond: Math.max(
         0,
         ...[...editsByMessage.values()].map((t) => maxInWindow(t, 1000)),
@@ -105,16 +122,18 @@ async function run(kind: "forum topic" | "private chat") {
   }
 }
 
-const rows = [await run("forum topic"), await run("private chat")];
+const rows = [];
+for (const kind of ["forum topic", "private chat"] as const)
+  for (const mode of RICH_MODES) rows.push(await run(kind, mode));
 console.log(
   `stream of ${LENGTH} characters at ~${CHUNKS_PER_SECOND} chunks/s, limits enforced by the mock with 429s`,
 );
 console.log(
-  "| chat | Bot API calls | max edits/message/s | max calls/chat/min | 429s | text equal | first text after first chunk | total |",
+  "| chat | RICH_MESSAGES | Bot API calls | rich calls | deletes | messages left | max edits/message/s | max calls/chat/min | 429s | text equal | first text after first chunk | total |",
 );
-console.log("|---|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   console.log(
-    `| ${r.kind} | ${r.calls} | ${r.maxEditsPerMessagePerSecond} | ${r.maxCallsPerChatPerMinute} | ${r.tooManyRequests} | ${r.textEqual ? "yes" : "NO"} | ${r.firstVisibleMs} ms | ${(r.totalMs / 1000).toFixed(1)} s |`,
+    `| ${r.kind} | ${r.richMessages} | ${r.calls} | ${r.richCalls} | ${r.deletes} | ${r.messages} | ${r.maxEditsPerMessagePerSecond} | ${r.maxCallsPerChatPerMinute} | ${r.tooManyRequests} | ${r.textEqual ? "yes" : "NO"} | ${r.firstVisibleMs} ms | ${(r.totalMs / 1000).toFixed(1)} s |`,
   );
 }

@@ -80,6 +80,7 @@ export const envSchema = z.object({
   STREAM_EDIT_INTERVAL_MS: positiveMs(1_500),
   MAX_ANSWER_CHARS: z.coerce.number().int().min(1_000).max(10_000_000).default(50_000),
   STREAM_FIRST_SEND_MS: z.coerce.number().int().min(0).max(10_000).default(800),
+  RICH_MESSAGES: z.enum(["off", "final", "stream"], { error: "must be off, final or stream" }).default("off"),
   GROUP_CHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(20),
   PRIVATE_CHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(60),
   SHOW_THOUGHTS: z.stringbool({ error: "must be true or false" }).default(false),

@@ -95,6 +95,11 @@ export type Config = {
     firstSendMs: number;
     /** Past this many characters of an answer, messages stop and the whole answer goes as answer.md. */
     maxAnswerChars: number;
+    /**
+     * RICH_MESSAGES: `off` HTML messages; `final` finished answers as rich messages (Bot API 10.1
+     * sendRichMessage); `stream` rich drafts and rich edits while streaming too.
+     */
+    richMessages: "off" | "final" | "stream";
     /** Messages and edits per minute per group (all its topics share it) and per private chat. */
     groupPerMinute: number;
     privatePerMinute: number;
@@ -254,6 +259,7 @@ export function createConfig(
       editIntervalMs: e.STREAM_EDIT_INTERVAL_MS,
       firstSendMs: e.STREAM_FIRST_SEND_MS,
       maxAnswerChars: e.MAX_ANSWER_CHARS,
+      richMessages: e.RICH_MESSAGES,
       groupPerMinute: e.GROUP_CHAT_MESSAGES_PER_MINUTE,
       privatePerMinute: e.PRIVATE_CHAT_MESSAGES_PER_MINUTE,
       showThoughts: e.SHOW_THOUGHTS,

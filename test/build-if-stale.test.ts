@@ -3,7 +3,7 @@
  * there is no build, when a source or a tsconfig changed, when a file was added or removed, and when
  * the last build had errors; otherwise it starts no compiler.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,12 +18,27 @@ const write = (name: string, text: string) => {
   fs.mkdirSync(path.dirname(file(name)), { recursive: true });
   fs.writeFileSync(file(name), text);
 };
-/** Runs the script; true when it ran tsc (the build info was written again). */
-const prestart = () => {
+/**
+ * Runs the script; `compiled` when it ran tsc (the build info was written again). Asynchronous, so
+ * the test worker's event loop keeps answering vitest while tsc runs (a synchronous spawn blocked it
+ * past vitest's 60 s RPC timeout on a loaded machine).
+ */
+const prestart = async () => {
   const before = fs.statSync(file("dist/.tsbuildinfo"), { throwIfNoEntry: false })?.mtimeMs;
-  const result = spawnSync(process.execPath, [file("scripts/build-if-stale.mjs")], { encoding: "utf8" });
+  const child = spawn(process.execPath, [file("scripts/build-if-stale.mjs")], { stdio: "pipe" });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", resolve);
+  });
   const after = fs.statSync(file("dist/.tsbuildinfo"), { throwIfNoEntry: false })?.mtimeMs;
-  return { code: result.status, output: result.stdout + result.stderr, compiled: after !== before };
+  return { code, output, compiled: after !== before };
 };
 /** Sets a file's times `secondsAgo` in the past, so that "changed since the build" is unambiguous. */
 const age = (name: string, secondsAgo: number) => {
@@ -55,33 +70,33 @@ afterEach(() => temp.cleanup());
 
 // Each compile starts tsc (~1 s idle, far more on a loaded machine).
 describe("build-if-stale", { timeout: 120_000 }, () => {
-  it("compiles when there is no build, then not again while nothing changed", () => {
-    expect(prestart()).toMatchObject({ code: 0, compiled: true });
+  it("compiles when there is no build, then not again while nothing changed", async () => {
+    expect(await prestart()).toMatchObject({ code: 0, compiled: true });
     expect(fs.existsSync(file("dist/a.js"))).toBe(true);
-    expect(prestart()).toMatchObject({ code: 0, compiled: false });
+    expect(await prestart()).toMatchObject({ code: 0, compiled: false });
   });
 
-  it("compiles when a source, a directory of sources or a tsconfig changed since the build", () => {
+  it("compiles when a source, a directory of sources or a tsconfig changed since the build", async () => {
     for (const name of ["src/a.ts", "src", "tsconfig.json"]) age(name, 60);
-    prestart();
+    await prestart();
     write("src/a.ts", "export const a: number = 2;\n");
-    expect(prestart()).toMatchObject({ code: 0, compiled: true });
+    expect(await prestart()).toMatchObject({ code: 0, compiled: true });
     expect(fs.readFileSync(file("dist/a.js"), "utf8")).toContain("= 2");
 
     write("src/lib/b.ts", "export const b = 1;\n");
-    expect(prestart()).toMatchObject({ code: 0, compiled: true });
+    expect(await prestart()).toMatchObject({ code: 0, compiled: true });
     expect(fs.existsSync(file("dist/lib/b.js"))).toBe(true);
 
     fs.writeFileSync(file("tsconfig.json"), fs.readFileSync(file("tsconfig.json")));
-    expect(prestart().compiled).toBe(true);
+    expect((await prestart()).compiled).toBe(true);
   });
 
-  it("compiles again after a build with errors, and fails as tsc does", () => {
+  it("compiles again after a build with errors, and fails as tsc does", async () => {
     write("src/a.ts", "export const a: number = 'one';\n");
-    const first = prestart();
+    const first = await prestart();
     expect(first.code).not.toBe(0);
     expect(first.output).toContain("TS2322");
-    const second = prestart();
+    const second = await prestart();
     expect(second.code).not.toBe(0);
     expect(second.output).toContain("TS2322");
   });

@@ -130,6 +130,7 @@ describe("createConfig", () => {
       [{ ...required, LOG_LEVEL: "loud" }, /^LOG_LEVEL /],
       [{ ...required, LOG_PRETTY: "maybe" }, /^LOG_PRETTY must be true or false/],
       [{ ...required, BOT_MODE: "push" }, /^BOT_MODE must be webhook or polling/],
+      [{ ...required, RICH_MESSAGES: "yes" }, /^RICH_MESSAGES must be off, final or stream$/],
       [
         { ...required, WEBHOOK_MAX_CONNECTIONS: "0" },
         /^WEBHOOK_MAX_CONNECTIONS must be a whole number from 1 to 100/,

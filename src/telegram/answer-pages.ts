@@ -30,6 +30,16 @@ export function createAnswerPages(pageLimit: number, maxChars = Number.POSITIVE_
   let firstTextAt: number | undefined;
   let note: string | undefined;
   let cache: { key: string; pages: Page[] } = { key: "", pages: [] };
+  /** The Markdown the messages show: the answer (up to `maxChars`), the overflow line, the note. */
+  function text(): string {
+    const overflow = markdown.length > maxChars;
+    const shown = overflow ? markdown.slice(0, maxChars) : markdown;
+    const more = overflow
+      ? `_(The answer goes on past ${maxChars.toLocaleString("en")} characters: the whole of it follows as answer.md.)_`
+      : undefined;
+    return [shown.trim(), more, note].filter((part) => part !== undefined && part !== "").join("\n\n");
+  }
+
   return {
     /** Appends agent_message_chunk text. */
     append(text: string): void {
@@ -52,17 +62,12 @@ export function createAnswerPages(pageLimit: number, maxChars = Number.POSITIVE_
     overflows: () => markdown.length > maxChars,
     /** The agent's whole Markdown (for the answer.md document). */
     markdown: () => markdown,
+    /** The Markdown the messages show (see `text` above). */
+    text,
     /** The current pages, in order. */
     pages(): Page[] {
-      const overflow = markdown.length > maxChars;
-      const shown = overflow ? markdown.slice(0, maxChars) : markdown;
-      const more = overflow
-        ? `_(The answer goes on past ${maxChars.toLocaleString("en")} characters: the whole of it follows as answer.md.)_`
-        : undefined;
-      const text = [shown.trim(), more, note]
-        .filter((part) => part !== undefined && part !== "")
-        .join("\n\n");
-      if (cache.key !== text) cache = { key: text, pages: paginate(renderMarkdown(text), pageLimit) };
+      const shown = text();
+      if (cache.key !== shown) cache = { key: shown, pages: paginate(renderMarkdown(shown), pageLimit) };
       return cache.pages;
     },
   };

@@ -8,6 +8,19 @@ import { botApiDescription, botApiErrorCode } from "./outbox.js";
 /** One Bot API step a turn's delivery loop runs next. */
 export type Step = { run: () => Promise<void> };
 
+/**
+ * How a turn's answer reaches its topic, step by step: the HTML stream below or the rich one
+ * (rich-answer-stream.ts). `next` gives the next step or the earliest time one is due (Infinity:
+ * none); `end` marks the turn over and returns the outbox key of an edit in flight (to promote);
+ * `pending` tells whether some text is not shown yet.
+ */
+export type AnswerDelivery = {
+  next(now: number): Step | number;
+  end(): string | undefined;
+  pending(): boolean;
+  hasShownText(): boolean;
+};
+
 /** An answer shorter than this many characters waits for the first-send window before it shows. */
 export const FIRST_SEND_CHARS = 300;
 
@@ -26,7 +39,7 @@ export const FIRST_SEND_CHARS = 300;
  */
 export function createAnswerStream(deps: {
   sender: FormattedSender;
-  pages: AnswerPages;
+  pages: Pick<AnswerPages, "pages" | "firstTextAt" | "length">;
   privateChat: boolean;
   drafts: DraftSupport;
   editIntervalMs: number;
@@ -36,8 +49,10 @@ export function createAnswerStream(deps: {
   logger: Logger;
   /** Called before the first text goes out (to stop the typing action). */
   onText: () => void;
+  /** Messages already showing the first pages (a rich message falling back to HTML is edited). */
+  initial?: Shown[];
 }) {
-  const answer: Shown[] = [];
+  const answer: Shown[] = [...(deps.initial ?? [])];
   let draft: { id: number; page: number; shown: string; lastAt: number } | undefined;
   /** The outbox key of the edit being delivered, if any (promoted when the turn ends). */
   let inFlight: string | undefined;
@@ -129,6 +144,11 @@ export function createAnswerStream(deps: {
     pending(): boolean {
       const all = deps.pages.pages();
       return all.some((page, index) => answer[index]?.shown !== page.html);
+    },
+
+    /** The ids of the messages sent so far, in page order. */
+    sentIds(): number[] {
+      return answer.flatMap((shown) => (shown.id === undefined ? [] : [shown.id]));
     },
 
     /** Whether any answer text has been shown yet (a message or a draft). */

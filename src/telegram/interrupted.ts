@@ -14,6 +14,19 @@ const PREVIEW_CHARS = 200;
 type OfferDeps = { telegram: Telegram; outbox: Outbox; logger: Logger };
 
 /**
+ * What the message about a turn quotes of its prompt: the text, cut at {@link PREVIEW_CHARS}; a turn
+ * that is only files (a caption-less voice note or photo) names them instead, `🎤 voice.ogg` for
+ * audio and `📎 name` for the rest, so the quote is never empty.
+ */
+export function promptPreview(turn: Pick<TurnRecord, "prompt" | "files">): string {
+  const text =
+    turn.prompt.trim() !== ""
+      ? turn.prompt
+      : (turn.files ?? []).map((f) => `${f.audio ? "🎤" : "📎"} ${f.name}`).join(", ");
+  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
+}
+
+/**
  * Posts one message per turn into the turn's topic, quoting its prompt after `lead`, with one
  * button (`label`, callback data `<prefix><turn id>`); calls `done` for each that went out. Errors
  * are logged per turn, never thrown.
@@ -25,8 +38,7 @@ async function offerPerTurn(
   done: (turnId: number) => Promise<void>,
 ): Promise<void> {
   for (const turn of turns) {
-    const preview =
-      turn.prompt.length > PREVIEW_CHARS ? `${turn.prompt.slice(0, PREVIEW_CHARS)}…` : turn.prompt;
+    const preview = promptPreview(turn);
     try {
       await deps.outbox.send(
         turn.chatId,

@@ -3,12 +3,14 @@ import type { Telegram } from "telegraf";
 import { messageThreadIdOf, type TopicKey, threadParam } from "../domain/topic-key.js";
 import type { Logger } from "../logger.js";
 import type { TurnView } from "../runner/types.js";
+import { createAnswerDelivery, type RichMessagesMode } from "./answer-delivery.js";
 import { createAnswerPages } from "./answer-pages.js";
-import { createAnswerStream, type Step } from "./answer-stream.js";
+import type { Step } from "./answer-stream.js";
 import { createFormattedSender, type DraftSupport } from "./formatted-send.js";
 import { botApiErrorCode, type Outbox } from "./outbox.js";
 import type { PermissionPrompts } from "./permission-prompts.js";
 import { createProgressMessage, createProgressStream } from "./progress-message.js";
+import { createRichSender } from "./rich-send.js";
 import { splitText } from "./split-text.js";
 import { createTypingAction, type OutgoingFile, sendTurnFile } from "./turn-files.js";
 
@@ -21,6 +23,9 @@ export type StreamRendererOptions = {
   /** Private chats stream with sendMessageDraft; groups and forum topics with send + edit. */
   privateChat: boolean;
   drafts: DraftSupport;
+  /** RICH_MESSAGES, and whether sendRichMessageDraft works (shared like `drafts`). */
+  richMessages: RichMessagesMode;
+  richDrafts: DraftSupport;
   /** Least time between two edits (or drafts) of one message. */
   editIntervalMs: number;
   /** How long the first message waits for more text after the first chunk (STREAM_FIRST_SEND_MS). */
@@ -68,11 +73,15 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
     logger.debug({ err, chatId }, "sendChatAction failed"),
   );
   const pages = createAnswerPages(options.pageLimit, options.maxAnswerChars);
-  const answer = createAnswerStream({
-    sender,
+  const answer = createAnswerDelivery({
+    mode: options.richMessages,
+    html: sender,
+    rich: createRichSender({ telegram, outbox, chatId, threadId: key.threadId }),
     pages,
     privateChat: options.privateChat,
     drafts: options.drafts,
+    richDrafts: options.richDrafts,
+    pageLimit: options.pageLimit,
     editIntervalMs: options.editIntervalMs,
     firstSendMs: options.firstSendMs,
     chatId,

@@ -24,6 +24,7 @@ export function createTurnViews(deps: {
   logger: Logger;
 }): TurnViews {
   const drafts: DraftSupport = { available: true };
+  const richDrafts: DraftSupport = { available: true };
   return (key) =>
     createStreamRenderer({
       telegram: deps.telegram,
@@ -31,6 +32,8 @@ export function createTurnViews(deps: {
       key,
       privateChat: isPrivateChat(key.chatId),
       drafts,
+      richMessages: deps.streaming.richMessages,
+      richDrafts,
       editIntervalMs: deps.streaming.editIntervalMs,
       firstSendMs: deps.streaming.firstSendMs,
       pageLimit: STREAM_PAGE_LIMIT,

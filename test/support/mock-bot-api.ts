@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { richCallError } from "./mock-rich-messages.js";
 
 /** One Bot API call the mock received (multipart uploads: fields as strings, files as their byte size). */
 export type BotApiCall = {
@@ -53,8 +54,18 @@ export type Enforcement = {
   privatePerMinute?: number;
 };
 
+const RICH_METHODS = new Set(["sendRichMessage", "sendRichMessageDraft", "editMessageText"]);
 const BOT_USER = { id: 7000000001, is_bot: true, first_name: "Mock", username: "mock_test_bot" };
-const BUDGETED = new Set(["sendMessage", "editMessageText", "sendMessageDraft", "sendPhoto", "sendDocument"]);
+/** The methods Telegram's per-chat budgets count (sends, edits, drafts, photos, documents). */
+export const BUDGETED_METHODS: ReadonlySet<string> = new Set([
+  "sendMessage",
+  "editMessageText",
+  "sendMessageDraft",
+  "sendRichMessage",
+  "sendRichMessageDraft",
+  "sendPhoto",
+  "sendDocument",
+]);
 
 /**
  * A local mock of the Telegram Bot API on 127.0.0.1 (point Telegraf's `telegram.apiRoot` at `url`).
@@ -70,10 +81,15 @@ const BUDGETED = new Set(["sendMessage", "editMessageText", "sendMessageDraft", 
  * the updates queued with `queueUpdates` whose update_id is at least `offset` (smaller ones count as
  * confirmed and are dropped), waiting up to `timeout` seconds for one to arrive.
  */
-export async function startMockBotApi(options: { enforce?: Enforcement; drafts?: boolean } = {}) {
+export async function startMockBotApi(
+  options: { enforce?: Enforcement; drafts?: boolean; richMessages?: boolean } = {},
+) {
   const calls: BotApiCall[] = [];
   const files = new Map<string, Buffer>();
-  const texts = new Map<number, { chatId: number; threadId: number | undefined; text: string }>();
+  const texts = new Map<
+    number,
+    { chatId: number; threadId: number | undefined; text: string; rich?: boolean }
+  >();
   const lastEditAt = new Map<string, number>();
   const budgetLog = new Map<number, number[]>();
   let injector: ((call: BotApiCall) => InjectedReply | undefined) | undefined;
@@ -101,12 +117,12 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
 
   const enforce = (method: string, payload: Record<string, unknown>): number | undefined => {
     const rules = options.enforce;
-    if (!rules || !BUDGETED.has(method)) return undefined;
+    if (!rules || !BUDGETED_METHODS.has(method)) return undefined;
     const chatId = Number(payload.chat_id);
     const now = Date.now();
     if (
       rules.editIntervalMs !== undefined &&
-      (method === "editMessageText" || method === "sendMessageDraft")
+      (method === "editMessageText" || method === "sendMessageDraft" || method === "sendRichMessageDraft")
     ) {
       const target = `${chatId}:${method === "editMessageText" ? payload.message_id : `d${payload.draft_id}`}`;
       const last = lastEditAt.get(target);
@@ -168,6 +184,16 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
         parameters: { retry_after: retryAfter },
       });
     }
+    const richError = RICH_METHODS.has(method) ? richCallError(method, payload) : undefined;
+    if (richError) return answer(400, { ok: false, error_code: 400, description: richError });
+    const richCall =
+      method === "sendRichMessage" || method === "sendRichMessageDraft" || payload.rich_message !== undefined;
+    if (options.richMessages === false && richCall)
+      return answer(400, {
+        ok: false,
+        error_code: 400,
+        description: "Bad Request: rich messages are not supported",
+      });
     const chatId = Number(payload.chat_id);
     const threadId = payload.message_thread_id === undefined ? undefined : Number(payload.message_thread_id);
     const message = (extra: Record<string, unknown>) => {
@@ -190,6 +216,23 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
         texts.set(sent.message_id, { chatId, threadId, text: String(payload.text) });
         return ok(sent);
       }
+      case "sendRichMessage": {
+        const markdown = String((payload.rich_message as { markdown?: string }).markdown ?? "");
+        const sent = message({ rich_message: { markdown } });
+        texts.set(sent.message_id, { chatId, threadId, text: markdown, rich: true });
+        return ok(sent);
+      }
+      case "sendRichMessageDraft":
+        return ok(true);
+      case "deleteMessage": {
+        if (!texts.delete(Number(payload.message_id)))
+          return answer(400, {
+            ok: false,
+            error_code: 400,
+            description: "Bad Request: message to delete not found",
+          });
+        return ok(true);
+      }
       case "sendPhoto":
         return ok(message({ photo: [{ file_id: "p", file_unique_id: "p", width: 1, height: 1 }] }));
       case "sendDocument":
@@ -202,7 +245,9 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
             error_code: 400,
             description: "Bad Request: message to edit not found",
           });
-        if (known.text === payload.text) {
+        const rich = payload.rich_message as { markdown?: string } | undefined;
+        const newText = rich ? String(rich.markdown ?? "") : String(payload.text);
+        if (known.text === newText && (known.rich ?? false) === (rich !== undefined)) {
           return answer(400, {
             ok: false,
             error_code: 400,
@@ -210,8 +255,13 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
               "Bad Request: message is not modified: specified new message content and reply markup are exactly the same",
           });
         }
-        known.text = String(payload.text);
-        return ok({ message_id: payload.message_id, chat: { id: chatId }, text: payload.text });
+        known.text = newText;
+        known.rich = rich !== undefined;
+        return ok({
+          message_id: payload.message_id,
+          chat: { id: chatId },
+          ...(rich ? { rich_message: rich } : { text: newText }),
+        });
       }
       case "sendMessageDraft":
         if (options.drafts === false)
@@ -314,10 +364,13 @@ export async function startMockBotApi(options: { enforce?: Enforcement; drafts?:
       );
     },
     /** The messages sent into a topic (by message_thread_id), in order, each with its latest text after edits. */
-    messagesIn(threadId: number | undefined, chatId?: number): Array<{ messageId: number; text: string }> {
+    messagesIn(
+      threadId: number | undefined,
+      chatId?: number,
+    ): Array<{ messageId: number; text: string; rich: boolean }> {
       return [...texts.entries()]
         .filter(([, m]) => m.threadId === threadId && (chatId === undefined || m.chatId === chatId))
-        .map(([messageId, m]) => ({ messageId, text: m.text }));
+        .map(([messageId, m]) => ({ messageId, text: m.text, rich: m.rich ?? false }));
     },
     /** Waits until `predicate` holds for some recorded call; returns that call. */
     async waitFor(predicate: (call: BotApiCall) => boolean, timeoutMs = 15_000): Promise<BotApiCall> {
