@@ -118,15 +118,11 @@ export type Config = {
     /** On SIGTERM/SIGINT, how long running turns may finish before they are interrupted, ms. */
     shutdownGraceMs: number;
   };
-  /** Scheduled prompts (/schedule, the MCP schedule tool). */
-  schedules: {
-    /** IANA time zone of cron expressions and of ISO times without an offset (SCHEDULE_TZ). */
-    timeZone: string;
-    /** At most this many schedules per topic key. */
-    perTopic: number;
-    /** The shortest interval between two runs of a repeating schedule, ms. */
-    minIntervalMs: number;
-  };
+  /**
+   * Scheduled prompts: the IANA time zone of cron expressions and of ISO times without an offset
+   * (SCHEDULE_TZ), at most `perTopic` per topic key, and the shortest interval of a repeating one, ms.
+   */
+  schedules: { timeZone: string; perTopic: number; minIntervalMs: number };
   /** The bot's MCP server (Streamable HTTP) for agents that advertise mcpCapabilities.http. */
   mcp: {
     /** Its path on the bot's HTTP server. */
