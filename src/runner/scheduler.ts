@@ -49,8 +49,9 @@ export function createScheduler(deps: SchedulerDeps) {
       .then(
         () => arm(),
         (err: unknown) => {
-          logger.error({ err }, "schedules could not be read; trying again in a minute");
-          arm(MAX_SLEEP_MS);
+          // Not through arm(): a schedule still due would make that a busy loop (a full disk).
+          logger.error({ err }, "due schedules could not be run; trying again in a minute");
+          wakeIn(MAX_SLEEP_MS);
         },
       );
     return chain;
@@ -95,22 +96,27 @@ export function createScheduler(deps: SchedulerDeps) {
     }
   }
 
-  function arm(maxMs = MAX_SLEEP_MS): void {
+  function wakeIn(ms: number): void {
+    clearTimeout(timer);
+    if (stopped) return;
+    timer = setTimeout(() => void sweep(), ms);
+    timer.unref();
+  }
+
+  /** Sleeps until the earliest next_run_at, at most a minute. */
+  function arm(): void {
     clearTimeout(timer);
     if (stopped) return;
     void store.nextScheduleAt().then(
-      (next) => {
-        if (stopped) return;
-        const wait =
-          next === undefined ? maxMs : Math.min(Math.max(Date.parse(next) - now().getTime(), 0), maxMs);
-        clearTimeout(timer);
-        timer = setTimeout(() => void sweep(), wait);
-        timer.unref();
-      },
+      (next) =>
+        wakeIn(
+          next === undefined
+            ? MAX_SLEEP_MS
+            : Math.min(Math.max(Date.parse(next) - now().getTime(), 0), MAX_SLEEP_MS),
+        ),
       (err: unknown) => {
         logger.warn({ err }, "could not read the next schedule; looking again in a minute");
-        timer = setTimeout(() => void sweep(), MAX_SLEEP_MS);
-        timer.unref();
+        wakeIn(MAX_SLEEP_MS);
       },
     );
   }
