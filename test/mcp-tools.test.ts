@@ -59,6 +59,11 @@ describe("the bot's MCP server, through the webhook", () => {
     ]);
     expect(h.agentEvents().filter((e) => e.event === "session/load")).toHaveLength(1);
     expect(second?.[0]?.headers[0]?.value).not.toBe(first?.[0]?.headers[0]?.value);
+    // Tokens travel to the agent only: never into the log (debug level here).
+    for (const servers of [first, second]) {
+      const token = servers?.[0]?.headers[0]?.value.replace("Bearer ", "") as string;
+      expect(bot.logLines.join("\n")).not.toContain(token);
+    }
   });
 
   it("is handed to session/resume too", async () => {
