@@ -9,10 +9,11 @@ import { createModelCatalog } from "./acp/model-catalog.js";
 import { agentMarkers } from "./acp/process-sweep.js";
 import { agentClientOptions } from "./agent-options.js";
 import { createAgentTools } from "./agent-tools.js";
+import { recoverAtStart, startExpiry, tellInterrupted } from "./app-recovery.js";
+import { openAppStore } from "./app-storage.js";
+import type { ControlServer } from "./cluster/control-bus.js";
+import { type ClusterParts, holdPollingLock, openCluster } from "./cluster-parts.js";
 import { type Config, configSecrets } from "./config.js";
-import { openPgStore } from "./db/pg/pg-store.js";
-import { openSqliteStore } from "./db/sqlite-store.js";
-import { StoreUnavailableError } from "./domain/errors.js";
 import type { Store } from "./domain/store.js";
 import { type Listening, listen } from "./http/listen.js";
 import { createHttpApp } from "./http/server.js";
@@ -21,18 +22,19 @@ import { StartupError } from "./operator-error.js";
 import { redactedMessage } from "./redact.js";
 import { createLocalTurnQueue } from "./runner/local-turn-queue.js";
 import { createRunner, type RunnerHandle } from "./runner/runner.js";
-import { createScheduler, type Scheduler } from "./runner/scheduler.js";
-import { startSessionExpiry } from "./runner/session-expiry.js";
 import { createFileFetcher } from "./telegram/attachments.js";
 import { createTelegraf, registerBot } from "./telegram/bot.js";
 import { BOT_COMMANDS } from "./telegram/commands.js";
-import { announceCutAnswers, announceInterrupted } from "./telegram/interrupted.js";
 import { createOutbox } from "./telegram/outbox.js";
 import { createPermissionPrompts } from "./telegram/permission-prompts.js";
 import { createTurnViews } from "./telegram/turn-views.js";
 import { createUpdateDispatch, createUpdateSource } from "./telegram/update-source.js";
 import { createTranscriber } from "./transcription/openai-transcriber.js";
+import { remoteTurnControl, serveTurnControl } from "./turn-control.js";
 import { templateDirProblem } from "./workspace.js";
+
+/** A control request this process does not answer (before its runner exists). */
+const none = () => Promise.resolve(undefined);
 
 /** What the composition root gets from its caller (main.ts, or a test). */
 export type AppDeps = {
@@ -53,6 +55,9 @@ export type AppDeps = {
  * by getMe), recovers turns a crash interrupted, and resolves with the bound port; `stop()` is the
  * graceful shutdown (503 to new webhook calls, running turns get SHUTDOWN_GRACE_MS, then are
  * interrupted; the database closes cleanly). `/healthz` is served in both BOT_MODEs.
+ * ROLE (Postgres mode, see cluster-parts.ts): `web` takes Updates and runs the commands but starts no
+ * agent (turns go to pg-boss, commands on running turns to their worker over the control bus);
+ * `worker` serves only /healthz and runs the turns of the shards it holds; `all` is one process.
  */
 export function createApp(config: Config, deps: AppDeps) {
   const { logger } = deps;
@@ -61,8 +66,13 @@ export function createApp(config: Config, deps: AppDeps) {
   let bot: { flushInput(): void } | undefined;
   let source: ReturnType<typeof createUpdateSource> | undefined;
   let server: Listening | undefined;
-  let scheduler: Scheduler | undefined;
   let stopExpiry = () => {};
+  let stopTools = () => {};
+  let cluster: ClusterParts | undefined;
+  let pollingLock: { release(): Promise<void> } | undefined;
+  const { role } = config.cluster;
+  const runsTurns = role !== "web";
+  const takesUpdates = role !== "worker";
   // Every agent process carries <instance>:<boot>:<n> in TG_ACP_AGENT: the instance is this bot's
   // database, so two bots on one machine never end each other's agents.
   const markers = agentMarkers(
@@ -77,29 +87,20 @@ export function createApp(config: Config, deps: AppDeps) {
 
   return {
     async start(): Promise<{ port: number }> {
-      resolveAgentExecutable(config.agent.argv[0], deps.env, deps.cwd);
+      if (runsTurns) resolveAgentExecutable(config.agent.argv[0], deps.env, deps.cwd);
       const template = config.workspaceTemplateDir && templateDirProblem(config.workspaceTemplateDir);
       if (template) throw new StartupError(`WORKSPACE_TEMPLATE_DIR ${template}`);
-      if (config.cluster.role !== "all") {
-        throw new StartupError(`ROLE=${config.cluster.role} is not wired into the bot yet: use ROLE=all`);
+      // A worker answers the control requests once its runner exists.
+      let serveControl: ControlServer | undefined;
+      if (role !== "all") {
+        cluster = await openCluster(config, {
+          ...(role === "worker" ? { serve: (kind, body) => serveControl?.(kind, body) ?? none() } : {}),
+          logger,
+        });
       }
-      // DATABASE_URL: the Postgres store (one process, in-process queue, until the roles are wired).
-      const opened = config.databaseUrl
-        ? await openPgStore(config.databaseUrl, {
-            applicationName: "tg-acp",
-            onPoolError: (err) => logger.warn({ err }, "a PostgreSQL connection was lost"),
-            logger,
-          })
-        : openSqliteStore(config.databasePath, { logger });
+      const control = role === "web" && cluster ? remoteTurnControl(cluster.bus) : undefined;
+      const opened = await openAppStore(config, cluster?.store, logger);
       store = opened;
-      try {
-        fs.mkdirSync(config.workspaceBasePath, { recursive: true, mode: 0o700 });
-        fs.accessSync(config.workspaceBasePath, fs.constants.W_OK);
-      } catch (err) {
-        throw new StartupError(
-          `WORKSPACE_BASE_PATH ${config.workspaceBasePath} is not a writable directory: ${(err as Error).message}`,
-        );
-      }
 
       const telegraf = createTelegraf({
         botToken: config.telegram.botToken,
@@ -117,37 +118,41 @@ export function createApp(config: Config, deps: AppDeps) {
         telegram,
         outbox,
         timeoutMs: config.permissions.timeoutMs,
+        ...(control ? { relay: control.tap } : {}),
         logger,
       });
-      const agentTools = createAgentTools({
-        config,
-        store: opened,
-        telegram,
-        outbox,
-        port: () => server?.port ?? config.http.port,
-        logger,
-      });
+      const port = () => server?.port ?? config.http.port;
+      const tools = createAgentTools({ config, store: opened, telegram, outbox, port, logger });
       const neutralCwd = path.join(config.workspaceBasePath, ".spares");
-      fs.mkdirSync(neutralCwd, { recursive: true, mode: 0o700 });
-      const acpClient = createAcpClient({
-        ...agentClientOptions(config, deps.env, logger),
-        markers,
-        ...(deps.launchAgent ? { launch: deps.launchAgent } : {}),
-        pool: {
-          spares: config.agent.warmSpares,
-          spareMaxAgeMs: config.agent.spareMaxAgeMs,
-          neutralCwd,
-          keepAliveMs: config.agent.keepAliveMs,
-          maxProcesses: config.turns.maxConcurrent,
-          retryDelayMs: config.agent.spareRetryMs,
-        },
-      });
+      if (runsTurns) fs.mkdirSync(neutralCwd, { recursive: true, mode: 0o700 });
+      const acpClient = runsTurns
+        ? createAcpClient({
+            ...agentClientOptions(config, deps.env, logger),
+            markers,
+            ...(deps.launchAgent ? { launch: deps.launchAgent } : {}),
+            pool: {
+              spares: config.agent.warmSpares,
+              spareMaxAgeMs: config.agent.spareMaxAgeMs,
+              neutralCwd,
+              keepAliveMs: config.agent.keepAliveMs,
+              maxProcesses: config.turns.maxConcurrent,
+              retryDelayMs: config.agent.spareRetryMs,
+            },
+          })
+        : undefined;
       agents = acpClient;
+      const queue = cluster?.queue;
       runner = createRunner({
         store: opened,
-        queue: createLocalTurnQueue({ concurrency: config.turns.maxConcurrent, logger }),
-        acpClient,
-        models: createModelCatalog({ acpClient, logger }),
+        queue: queue ?? createLocalTurnQueue({ concurrency: config.turns.maxConcurrent, logger }),
+        ...(acpClient ? { acpClient, models: createModelCatalog({ acpClient, logger }) } : {}),
+        ...(control ? { control } : {}),
+        ...(role === "worker" && queue
+          ? {
+              tellInterrupted: tellInterrupted(opened, { telegram, outbox, logger }),
+              stopQueue: (graceMs: number) => queue.stop(graceMs),
+            }
+          : {}),
         views: createTurnViews({ telegram, outbox, prompts, streaming: config.streaming, logger }),
         fetchFile: createFileFetcher(telegram),
         ...(config.transcription
@@ -158,28 +163,31 @@ export function createApp(config: Config, deps: AppDeps) {
         permissionMode: config.permissions.mode,
         turnTimeoutMs: config.turns.timeoutMs,
         stopTailMs: config.agent.stopGraceMs * 2 + 1_000,
-        mcp: { access: agentTools.tokens, revokeAfterTurn: config.agent.keepAliveMs === 0 },
+        mcp: tools.mcp,
         logger,
       });
-      scheduler = createScheduler({
-        ...config.schedules,
-        store: opened,
-        accept: (job) => (runner as RunnerHandle).accept(job),
-        announce: agentTools.announce,
-        allowed: (userId) => config.allowedUserIds.has(userId),
-        logger,
-      });
-      bot = registerBot(telegraf, {
-        runner,
-        outbox,
-        prompts,
-        questions: agentTools.questions,
-        schedules: scheduler,
-        allowedUserIds: config.allowedUserIds,
-        agentCommand: config.agent.argv.join(" "),
-        inputDebounceMs: config.inputDebounceMs,
-        logger,
-      });
+      const attached = tools.attach(runner);
+      stopTools = attached.stop;
+      if (role === "worker" && queue) {
+        serveControl = serveTurnControl({
+          runner,
+          takeTap: prompts.takeRelayed,
+          holdsTopic: queue.holdsTopic,
+        });
+      }
+      if (takesUpdates) {
+        bot = registerBot(telegraf, {
+          runner,
+          outbox,
+          prompts,
+          questions: tools.questions,
+          schedules: attached.schedules,
+          allowedUserIds: config.allowedUserIds,
+          agentCommand: config.agent.argv.join(" "),
+          inputDebounceMs: config.inputDebounceMs,
+          logger,
+        });
+      }
       try {
         telegraf.botInfo = await telegram.getMe();
       } catch (err) {
@@ -187,62 +195,40 @@ export function createApp(config: Config, deps: AppDeps) {
           `Telegram getMe failed (check TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT): ${redactedMessage(err, configSecrets(config))}`,
         );
       }
-      await telegram.setMyCommands(BOT_COMMANDS).catch((err: unknown) => {
-        logger.warn({ err }, "setMyCommands failed: Telegram's command menu may be out of date");
-      });
+      if (takesUpdates) {
+        await telegram.setMyCommands(BOT_COMMANDS).catch((err: unknown) => {
+          logger.warn({ err }, "setMyCommands failed: Telegram's command menu may be out of date");
+        });
+      }
       if (config.allowedUserIds.size === 0)
         logger.warn("ALLOWED_USER_IDS is empty: the bot will answer nobody");
-      stopExpiry = await startSessionExpiry(opened, config.sessionTtlDays, logger).catch((err: unknown) => {
-        if (!(err instanceof StoreUnavailableError)) throw err;
-        logger.warn({ err }, "idle sessions not expired at start-up: the database cannot be written");
-        return () => {};
-      });
+      if (takesUpdates) stopExpiry = await startExpiry(opened, config.sessionTtlDays, logger);
 
       const http = createHttpApp({
         webhookPath: config.http.webhookPath,
         webhookSecret: config.telegram.webhookSecret,
         isAccepting: () => accepting,
         health: () => opened.health(),
-        dispatch: createUpdateDispatch({ telegraf, store: opened, logger }),
-        mount: { path: config.mcp.path, handle: agentTools.endpoint({ runner, schedules: scheduler }) },
+        ...(takesUpdates ? { dispatch: createUpdateDispatch({ telegraf, store: opened, logger }) } : {}),
+        ...(runsTurns ? { mount: { path: config.mcp.path, handle: attached.handle } } : {}),
         logger,
       });
-      // No agent of an earlier run is alive: its sessions' MCP tokens are void.
-      await opened
-        .revokeMcpTokens()
-        .catch((err: unknown) => logger.warn({ err }, "MCP tokens of the last run not revoked"));
       server = await listen(http, config.http.host, config.http.port);
       accepting = true;
-      acpClient.warmUp();
+      acpClient?.warmUp();
 
       // What a crash of the last run left running: its recorded agent groups, marked processes.
-      await endLeftoverAgents(
-        await opened.recordedAgents().catch(() => []),
-        markers,
-        config.agent.stopGraceMs,
-        logger,
-      );
-      // Turns a crash (or the last shutdown) interrupted: tell their topics, with a Retry button. On
-      // a database that cannot be written (disk full) the bot still starts, answering 503, and does
-      // this once it can write again.
-      const recover = async () => {
-        await announceInterrupted({ telegram, outbox, logger }, await opened.recoverInterrupted(), (id) =>
-          opened.markInterruptNotified(id),
-        );
-        await announceCutAnswers({ telegram, outbox, logger }, await opened.cutAnswers(), (id) =>
-          opened.markDelivery(id, "offered"),
-        );
-      };
-      await recover().catch((err: unknown) => {
-        if (!(err instanceof StoreUnavailableError)) throw err;
-        const stopWaiting = opened.onHealthChange((health) => {
-          if (!health.ok) return;
-          stopWaiting();
-          recover().catch((later: unknown) =>
-            logger.error({ err: later }, "could not recover interrupted turns"),
-          );
-        });
-      });
+      if (runsTurns) {
+        const recorded = await opened.recordedAgents().catch(() => []);
+        await endLeftoverAgents(recorded, markers, config.agent.stopGraceMs, logger);
+      }
+      // Turns a crash (or the last shutdown) interrupted; on workers, the shards' new owners tell them.
+      if (role === "all") await recoverAtStart(opened, { telegram, outbox, logger });
+      await attached.start({ alone: role === "all", clock: takesUpdates });
+      if (!takesUpdates) return started(server.port);
+      if (config.telegram.mode === "polling" && config.databaseUrl) {
+        pollingLock = await holdPollingLock(config.databaseUrl);
+      }
       source = createUpdateSource({
         telegraf,
         config,
@@ -250,19 +236,22 @@ export function createApp(config: Config, deps: AppDeps) {
         ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
       });
       await source.start();
-      // Schedules that came due while the bot was down run once now, with a note.
-      await scheduler.start();
-      logger.info(
-        {
-          host: config.http.host,
-          port: server.port,
-          mode: config.telegram.mode,
-          webhookPath: config.http.webhookPath,
-          bot: telegraf.botInfo.username,
-        },
-        "tg-acp is listening",
-      );
-      return { port: server.port };
+      return started(server.port);
+
+      function started(port: number) {
+        logger.info(
+          {
+            host: config.http.host,
+            port,
+            mode: config.telegram.mode,
+            role,
+            ...(runsTurns ? {} : { webhookPath: config.http.webhookPath }),
+            bot: telegraf.botInfo?.username,
+          },
+          "tg-acp is listening",
+        );
+        return { port };
+      }
     },
 
     /** Resolves once no turn is running or queued (tests, shutdown). */
@@ -277,8 +266,8 @@ export function createApp(config: Config, deps: AppDeps) {
      */
     async stop(): Promise<void> {
       accepting = false;
-      scheduler?.stop();
       stopExpiry();
+      stopTools();
       await source?.stop();
       source = undefined;
       bot?.flushInput();
@@ -292,7 +281,12 @@ export function createApp(config: Config, deps: AppDeps) {
       await endThisBootsAgents(markers, config.agent.stopGraceMs);
       await server?.close();
       server = undefined;
-      await store?.close();
+      await pollingLock?.release();
+      pollingLock = undefined;
+      // The queue's stop above (ROLE=worker) already let its turns end; this stops the rest.
+      if (cluster) await cluster.close(0);
+      else await store?.close();
+      cluster = undefined;
       store = undefined;
     },
   };

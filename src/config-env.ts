@@ -61,6 +61,7 @@ export const envSchema = z.object({
     z.string().regex(WORKER_ID, "must be 1-100 of A-Z a-z 0-9 _ . : -").optional(),
   ),
   SHARDS: z.coerce.number().int().min(1).max(1024).default(64),
+  LEASE_TTL_MS: z.coerce.number().int().min(2_000).max(600_000).default(20_000),
   WORKSPACE_BASE_PATH: z.string().min(1).default("./data/workspaces"),
   WORKSPACE_TEMPLATE_DIR: optionalText,
   ACP_AGENT_COMMAND: z.string().default("kiro-cli acp"),

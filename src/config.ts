@@ -44,6 +44,8 @@ export type Config = {
     workerId: string;
     /** Topics are spread over this many shards (fixed for a database: every process must agree). */
     shards: number;
+    /** How long a worker's shard lease lasts after a renewal, ms (LEASE_TTL_MS); renewed every ttl/4. */
+    leaseTtlMs: number;
   };
   workspaceBasePath: string;
   /** Directory copied into each new workspace before session/new (agent instructions), when set. */
@@ -118,20 +120,14 @@ export type Config = {
     /** On SIGTERM/SIGINT, how long running turns may finish before they are interrupted, ms. */
     shutdownGraceMs: number;
   };
-  /**
-   * Scheduled prompts: the IANA time zone of cron expressions and of ISO times without an offset
-   * (SCHEDULE_TZ), at most `perTopic` per topic key, and the shortest interval of a repeating one, ms.
-   */
+  /** Scheduled prompts: SCHEDULE_TZ (IANA), SCHEDULES_PER_TOPIC, SCHEDULE_MIN_INTERVAL_MS (ms). */
   schedules: { timeZone: string; perTopic: number; minIntervalMs: number };
-  /** The bot's MCP server (Streamable HTTP) for agents that advertise mcpCapabilities.http. */
-  mcp: {
-    /** Its path on the bot's HTTP server. */
-    path: string;
-    /** The URL agents are given; undefined: http://<HOST, or 127.0.0.1 for 0.0.0.0>:<bound port><path>. */
-    url: string | undefined;
-    /** Tool calls per minute per session; more get a tool error. */
-    callsPerMinute: number;
-  };
+  /**
+   * The bot's MCP server for agents that advertise mcpCapabilities.http: its path on the HTTP server,
+   * the URL agents are given (undefined: http://<HOST, 127.0.0.1 for 0.0.0.0>:<bound port><path>) and
+   * the tool calls per minute per session (more get a tool error).
+   */
+  mcp: { path: string; url: string | undefined; callsPerMinute: number };
   /** Sessions idle longer are removed with their journal (0 = keep forever), days. */
   sessionTtlDays: number;
   /** Parts of a long pasted message (Telegram splits at 4096) arriving within this window form one prompt, ms. */
@@ -229,7 +225,12 @@ export function createConfig(
     http: { host: e.HOST, port: e.PORT, webhookPath: e.WEBHOOK_PATH },
     databasePath: path.resolve(cwd, e.DATABASE_PATH),
     databaseUrl: e.DATABASE_URL,
-    cluster: { role: e.ROLE, workerId: e.WORKER_ID ?? machine.hostname ?? "localhost", shards: e.SHARDS },
+    cluster: {
+      role: e.ROLE,
+      workerId: e.WORKER_ID ?? machine.hostname ?? "localhost",
+      shards: e.SHARDS,
+      leaseTtlMs: e.LEASE_TTL_MS,
+    },
     workspaceBasePath: path.resolve(cwd, e.WORKSPACE_BASE_PATH),
     workspaceTemplateDir: e.WORKSPACE_TEMPLATE_DIR && path.resolve(cwd, e.WORKSPACE_TEMPLATE_DIR),
     transcription: e.TRANSCRIBE_URL

@@ -4,6 +4,7 @@ import { createBossJobs, type TurnJobData } from "../db/pg/boss-jobs.js";
 import type { OpenPgDatabase } from "../db/pg/database.js";
 import type { PgTransaction } from "../db/pg/pg-store.js";
 import { createShardLeases } from "../db/pg/shard-leases.js";
+import type { TopicKey } from "../domain/topic-key.js";
 import type { QueuedTurn, TurnHandler, TurnQueue, TurnQueueHooks } from "../domain/turn-queue.js";
 import type { Logger } from "../logger.js";
 import { createLeaseKeeper, type LeaseKeeper } from "./lease-keeper.js";
@@ -31,6 +32,8 @@ export type PgBossTurnQueue = TurnQueue & {
   sendWithin(tx: PgTransaction, turn: QueuedTurn): Promise<void>;
   /** The shards this worker holds now. */
   heldShards(): number[];
+  /** Whether this worker holds the shard of `key` now (it runs the topic's turns). */
+  holdsTopic(key: TopicKey): boolean;
   /**
    * Graceful stop: takes no more jobs, lets running turns end for up to `graceMs` (then aborts
    * their signals), completes their jobs, gives up the leases and stops listening. Queued jobs stay
@@ -56,6 +59,10 @@ export async function openPgBossTurnQueue(options: PgBossTurnQueueOptions): Prom
   const jobs = createBossJobs(options.database.db);
   const allQueues = Array.from({ length: options.shards }, (_, shard) => shardQueue(shard));
   const inFlight = new Map<string, InFlight>();
+  /** Jobs whose agent is done while their answer is still posted: the key stays busy, the slot is free. */
+  const delivering = new Map<string, number>();
+  /** Turns whose job went out in the enqueuing transaction (sendWithin): enqueue sends nothing more. */
+  const sentWithin = new Set<number>();
   const fetching = new Set<number>();
   let handler: TurnHandler | undefined;
   let hooks: TurnQueueHooks = {};
@@ -64,8 +71,9 @@ export async function openPgBossTurnQueue(options: PgBossTurnQueueOptions): Prom
   let again = false;
   let cursor = 0;
   let idleWaiters: Array<() => void> = [];
+  const unswept: Array<() => void> = [];
   const settleIdle = () => {
-    if (inFlight.size > 0) return;
+    if (inFlight.size > 0 || delivering.size > 0) return;
     for (const wake of idleWaiters.splice(0)) wake();
   };
 
@@ -101,13 +109,23 @@ export async function openPgBossTurnQueue(options: PgBossTurnQueueOptions): Prom
     const signal = AbortSignal.any([holding.signal, aborted.signal]);
     const turn: QueuedTurn = { ...job.data, fence: fenceOf(shard, holding.epoch), signal };
     inFlight.set(job.id, { shard, epoch: holding.epoch, turn, aborted });
+    let handled: Awaited<ReturnType<TurnHandler>>;
     try {
       if (job.retryCount > 0) await orphan(turn);
-      else await handler?.(turn);
+      else handled = await handler?.(turn);
     } catch (err) {
       logger.error({ err, turnId: turn.turnId }, "turn handler failed");
     } finally {
       inFlight.delete(job.id);
+      // The slot is free; the job (and so its key) stays active until the answer is delivered.
+      if (handled?.after) {
+        delivering.set(job.id, shard);
+        void pump();
+        await handled.after.catch((err: unknown) =>
+          logger.error({ err, turnId: turn.turnId }, "turn delivery failed"),
+        );
+        delivering.delete(job.id);
+      }
       const now = keeper?.holding(shard);
       if (now && now.epoch !== holding.epoch) await orphan({ ...turn, fence: fenceOf(shard, now.epoch) });
       // Without the lease, the shard's new owner settles the job (its sweep).
@@ -171,12 +189,20 @@ export async function openPgBossTurnQueue(options: PgBossTurnQueueOptions): Prom
       shards: options.shards,
       ttlMs: worker.leaseTtlMs,
       ...(worker.renewMs !== undefined ? { renewMs: worker.renewMs } : {}),
-      canRelease: (shard) => !fetching.has(shard) && ![...inFlight.values()].some((f) => f.shard === shard),
+      canRelease: (shard) =>
+        !fetching.has(shard) &&
+        ![...inFlight.values()].some((f) => f.shard === shard) &&
+        ![...delivering.values()].includes(shard),
       onGained: ({ shard, epoch }) => {
-        const signal = keeper?.holding(shard)?.signal ?? AbortSignal.abort();
-        sweep(shard, epoch, signal)
-          .catch((err: unknown) => logger.warn({ err, shard }, "could not sweep a taken shard"))
-          .finally(() => void pump());
+        const go = () => {
+          const signal = keeper?.holding(shard)?.signal ?? AbortSignal.abort();
+          sweep(shard, epoch, signal)
+            .catch((err: unknown) => logger.warn({ err, shard }, "could not sweep a taken shard"))
+            .finally(() => void pump());
+        };
+        // The sweep needs hooks.onOrphan: shards taken before start() are swept then.
+        if (handler) go();
+        else unswept.push(go);
       },
       onLost: () => {},
       logger,
@@ -209,13 +235,16 @@ export async function openPgBossTurnQueue(options: PgBossTurnQueueOptions): Prom
     start(handle, given) {
       handler = handle;
       hooks = given ?? {};
+      for (const sweepShard of unswept.splice(0)) sweepShard();
       void pump();
     },
 
     async enqueue(turn) {
       if (!handler) throw new Error("the turn queue was not started");
-      const shard = await send(turn);
-      await options.database.db.execute(sql`select pg_notify(${TURN_CHANNEL}, ${String(shard)})`);
+      if (!sentWithin.delete(turn.turnId)) {
+        const shard = await send(turn);
+        await options.database.db.execute(sql`select pg_notify(${TURN_CHANNEL}, ${String(shard)})`);
+      }
       await waitingAt(turn);
       void pump();
     },
@@ -223,6 +252,7 @@ export async function openPgBossTurnQueue(options: PgBossTurnQueueOptions): Prom
     async sendWithin(tx, turn) {
       const shard = await send(turn, fromDrizzle(tx, sql));
       await tx.execute(sql`select pg_notify(${TURN_CHANNEL}, ${String(shard)})`);
+      sentWithin.add(turn.turnId);
     },
 
     removeQueued: (key) =>
@@ -240,11 +270,12 @@ export async function openPgBossTurnQueue(options: PgBossTurnQueueOptions): Prom
     },
 
     heldShards: () => keeper?.held().map((h) => h.shard) ?? [],
+    holdsTopic: (key) => keeper?.holding(shardOf(key, options.shards)) !== undefined,
 
     async stop(graceMs) {
       stopping = true;
       if (poll) clearInterval(poll);
-      if (inFlight.size > 0) {
+      if (inFlight.size > 0 || delivering.size > 0) {
         const drained = new Promise<void>((resolve) => idleWaiters.push(resolve));
         const timer = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
         await Promise.race([drained, timer]);

@@ -1,6 +1,6 @@
-import pg from "pg";
 import { PgBoss } from "pg-boss";
 import type { Logger } from "../logger.js";
+import { listenChannel } from "./pg-listener.js";
 import { shardQueue } from "./shard.js";
 
 /** The NOTIFY channel that wakes the workers when a turn is sent; the payload is the shard. */
@@ -59,36 +59,11 @@ export function listenForTurns(
   logger: Logger,
   retryMs = 1000,
 ): { close(): Promise<void> } {
-  let client: pg.Client | undefined;
-  let closed = false;
-  let retry: NodeJS.Timeout | undefined;
-  const connect = async () => {
-    const next = new pg.Client({ connectionString: url, application_name: "tg-acp turn listener" });
-    next.on("notification", (message) => onShard(Number(message.payload)));
-    next.on("error", (err) => {
-      logger.warn({ err }, "turn listener connection lost");
-      next.end().catch(() => {});
-      if (client === next) client = undefined;
-      if (!closed) retry = setTimeout(connect, retryMs);
-    });
-    try {
-      await next.connect();
-      await next.query(`LISTEN ${TURN_CHANNEL}`);
-      if (closed) return void (await next.end());
-      client = next;
-      onShard(undefined);
-    } catch (err) {
-      logger.warn({ err }, "turn listener cannot connect; retrying");
-      next.end().catch(() => {});
-      if (!closed) retry = setTimeout(connect, retryMs);
-    }
-  };
-  void connect();
-  return {
-    async close() {
-      closed = true;
-      clearTimeout(retry);
-      await client?.end().catch(() => {});
-    },
-  };
+  return listenChannel(
+    url,
+    TURN_CHANNEL,
+    { onPayload: (payload) => onShard(Number(payload)), onConnected: () => onShard(undefined) },
+    logger,
+    retryMs,
+  );
 }

@@ -30,20 +30,23 @@ export function createHttpApp(deps: {
   isAccepting?: () => boolean;
   /** Whether the bot can take Updates in (its store can write). */
   health?: () => HttpHealth;
-  /** Resolves with a {@link DispatchResult} (or nothing, for an Update simply taken in). */
-  dispatch: (update: IncomingUpdate) => Promise<unknown>;
+  /**
+   * Resolves with a {@link DispatchResult} (or nothing, for an Update simply taken in). Absent in a
+   * process that takes no Updates (ROLE=worker): the webhook route is not served (404).
+   */
+  dispatch?: (update: IncomingUpdate) => Promise<unknown>;
   /** Another endpoint on the same server, e.g. the bot's MCP server: every method at `path`. */
   mount?: { path: string; handle: (request: Request) => Promise<Response> };
   logger: Logger;
 }): Hono {
-  const { logger } = deps;
+  const { logger, dispatch } = deps;
   const expected = digest(deps.webhookSecret);
   const app = new Hono();
   const tooLarge = (c: Context) => c.text("payload too large", 413);
   const streamedLimit = bodyLimit({ maxSize: MAX_WEBHOOK_BODY_BYTES, onError: tooLarge });
 
   /** Parses the body and hands an Update to `dispatch`, waiting until it is taken in. */
-  const accept = async (c: Context): Promise<Response> => {
+  const accept = async (c: Context, dispatch: (update: IncomingUpdate) => Promise<unknown>) => {
     let update: unknown;
     try {
       update = JSON.parse(await c.req.text());
@@ -56,7 +59,7 @@ export function createHttpApp(deps: {
       return c.body(null, 200);
     }
     // No timer per request (it costs the hot path): Telegraf's handlerTimeout bounds the wait.
-    const result = await deps.dispatch(update).catch((err: unknown) => {
+    const result = await dispatch(update).catch((err: unknown) => {
       logger.error({ err, update_id: update.update_id }, "update dispatch failed");
       return undefined;
     });
@@ -69,6 +72,14 @@ export function createHttpApp(deps: {
     const health = deps.health?.() ?? { ok: true };
     return health.ok ? c.json({ ok: true }) : c.json({ ok: false, reason: health.reason }, 503);
   });
+
+  app.onError((err, c) => {
+    logger.error({ err }, "http handler failed");
+    return c.text("internal error", 500);
+  });
+  const mount = deps.mount;
+  if (mount) app.all(mount.path, (c) => mount.handle(c.req.raw));
+  if (!dispatch) return app;
 
   // One handler rather than a middleware chain: this route is the hot path under load.
   app.post(deps.webhookPath, async (c) => {
@@ -89,22 +100,14 @@ export function createHttpApp(deps: {
     // into a full fetch Request and stream the body through it, which costs more than the rest of the
     // route; chunked bodies still go through it.
     const length = c.req.header("content-length");
-    if (length !== undefined) return Number(length) > MAX_WEBHOOK_BODY_BYTES ? tooLarge(c) : accept(c);
+    if (length !== undefined)
+      return Number(length) > MAX_WEBHOOK_BODY_BYTES ? tooLarge(c) : accept(c, dispatch);
     let accepted: Response | undefined;
     const refused = await streamedLimit(c, async () => {
-      accepted = await accept(c);
+      accepted = await accept(c, dispatch);
     });
     return refused ?? (accepted as Response);
   });
-
-  const mount = deps.mount;
-  if (mount) app.all(mount.path, (c) => mount.handle(c.req.raw));
-
-  app.onError((err, c) => {
-    logger.error({ err }, "http handler failed");
-    return c.text("internal error", 500);
-  });
-
   return app;
 }
 

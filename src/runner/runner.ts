@@ -1,53 +1,15 @@
-import type { AcpClient } from "../acp/acp-client.js";
-import type { ModelCatalog } from "../acp/model-catalog.js";
-import type { PermissionMode } from "../domain/permission.js";
-import type { Store } from "../domain/store.js";
 import { type TopicKey, topicKeyId } from "../domain/topic-key.js";
 import { AUTO_MODEL, type NewTurn } from "../domain/turn.js";
-import type { QueuedTurn, TurnQueue } from "../domain/turn-queue.js";
-import type { Logger } from "../logger.js";
+import type { QueuedTurn } from "../domain/turn-queue.js";
 import { ensureWorkspace, workspacePathFor } from "../workspace.js";
 import { audioRoute } from "./audio-input.js";
 import { createPermissionPolicy } from "./permission-policy.js";
-import { createTurnExecution, type RunningTurn, type TurnExecutionDeps } from "./turn-execution.js";
-import type { FileFetcher, LastTurn, PromptJob, Runner, Transcriber, TurnView, TurnViews } from "./types.js";
+import { remoteModels, remoteStatus } from "./remote-turns.js";
+import type { RunnerDeps, RunnerHandle } from "./runner-deps.js";
+import { createTurnExecution, type RunningTurn } from "./turn-execution.js";
+import type { LastTurn, PromptJob, Runner, TurnView } from "./types.js";
 
-/** What the runner wires together; durations in ms. */
-export type RunnerDeps = {
-  store: Store;
-  queue: TurnQueue;
-  acpClient: AcpClient;
-  models: ModelCatalog;
-  /** Makes the view of each turn (the Telegram renderer in the bot, stdout in `npm run chat`). */
-  views: TurnViews;
-  /** Fetches files the user sent when their turn runs (absent: prompts carry no files). */
-  fetchFile?: FileFetcher;
-  /** Speech-to-text for voice notes and audio files when the agent takes no audio (TRANSCRIBE_URL). */
-  transcribe?: Transcriber;
-  workspaceBasePath: string;
-  /** Copied into each new workspace before session/new (WORKSPACE_TEMPLATE_DIR), when set. */
-  workspaceTemplateDir?: string | undefined;
-  permissionMode: PermissionMode;
-  /** A turn running longer is cancelled (session/cancel, then the process is ended). */
-  turnTimeoutMs: number;
-  /** The bot's MCP server, handed to agents that take HTTP MCP servers (see TurnExecutionDeps.mcp). */
-  mcp?: TurnExecutionDeps["mcp"];
-  /** After the shutdown grace, how long interrupted agents may take to end before shutdown returns, ms. */
-  stopTailMs?: number;
-  logger: Logger;
-};
-
-/** The runner and what only the composition root calls. */
-export type RunnerHandle = Runner & {
-  /**
-   * Graceful shutdown: takes no new turns, lets running ones finish for up to `graceMs`, then
-   * cancels them and drops the queued ones, all journalled as interrupted (offered for retry on the
-   * next start). Resolves when every turn is over.
-   */
-  shutdown(graceMs: number): Promise<void>;
-  /** Resolves once every queued and running turn is over. */
-  idle(): Promise<void>;
-};
+export type { RunnerDeps, RunnerHandle };
 
 type Pending = { view: TurnView; settle: () => void };
 
@@ -69,25 +31,30 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
   const saidOnce = new Set<string>();
   /** Prompts between submit() and the queue (journalling): idle() waits for them too. */
   let submitting = 0;
-  const execute = createTurnExecution({
-    store,
-    acpClient: deps.acpClient,
-    models: deps.models,
-    policy: createPermissionPolicy({ mode: deps.permissionMode, store, logger }),
-    workspaceBasePath: deps.workspaceBasePath,
-    workspaceTemplateDir: deps.workspaceTemplateDir,
-    turnTimeoutMs: deps.turnTimeoutMs,
-    ...(deps.fetchFile ? { fetchFile: deps.fetchFile } : {}),
-    transcribe: deps.transcribe,
-    ...(deps.mcp ? { mcp: deps.mcp } : {}),
-    firstNotice: (key, kind) => {
-      const id = `${topicKeyId(key)}|${kind}`;
-      if (saidOnce.has(id)) return false;
-      saidOnce.add(id);
-      return true;
-    },
-    logger,
-  });
+  const local = deps.acpClient && deps.models && { acpClient: deps.acpClient, models: deps.models };
+  const control = deps.control;
+  if (!local && !control) throw new Error("the runner needs an ACP client and models, or a turn control");
+  const execute =
+    local &&
+    createTurnExecution({
+      store,
+      acpClient: local.acpClient,
+      models: local.models,
+      policy: createPermissionPolicy({ mode: deps.permissionMode, store, logger }),
+      workspaceBasePath: deps.workspaceBasePath,
+      workspaceTemplateDir: deps.workspaceTemplateDir,
+      turnTimeoutMs: deps.turnTimeoutMs,
+      ...(deps.fetchFile ? { fetchFile: deps.fetchFile } : {}),
+      transcribe: deps.transcribe,
+      ...(deps.mcp ? { mcp: deps.mcp } : {}),
+      firstNotice: (key, kind) => {
+        const id = `${topicKeyId(key)}|${kind}`;
+        if (saidOnce.has(id)) return false;
+        saidOnce.add(id);
+        return true;
+      },
+      logger,
+    });
   const viewOf = (turn: QueuedTurn): Pending =>
     pending.get(turn.turnId) ?? { view: deps.views(turn.key), settle: () => {} };
   const finishPending = (turnId: number) => {
@@ -109,12 +76,14 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
   queue.start(
     async (turn) => {
       const id = topicKeyId(turn.key);
+      if (!execute) throw new Error("this process runs no turns (ROLE=web)");
       try {
         const { last: summary, delivered } = await execute(turn, viewOf(turn).view, (now) => {
           if (now) running.set(id, now);
           else running.delete(id);
         });
         if (summary) last.set(id, summary);
+        if (summary?.stopReason === "interrupted") tell(turn.turnId);
         // The agent is done: its slot goes to the next turn while the answer is still delivered.
         const posting = { turnId: turn.turnId, view: viewOf(turn).view };
         delivering.set(id, posting);
@@ -132,8 +101,21 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     {
       onWait: (turn, { running: busy, ahead }) =>
         void viewOf(turn).view.notice(`⏳ ${busy} turns are running; yours is queued with ${ahead} ahead.`),
+      onOrphan: async (turn) => {
+        if (await store.interruptTurn(turn.turnId, "its worker stopped during this turn", turn.fence))
+          tell(turn.turnId);
+      },
     },
   );
+
+  /** Tells an interrupted turn's topic (distributed queues only); failures are logged. */
+  function tell(turnId: number): void {
+    deps
+      .tellInterrupted?.(turnId)
+      .catch((err: unknown) =>
+        logger.error({ err, turnId }, "could not tell the topic of an interrupted turn"),
+      );
+  }
 
   /** Drops turns taken out of the queue, journalling them as `as`; interrupted ones are told. */
   async function drop(turns: QueuedTurn[], as: "cancelled" | "interrupted"): Promise<void> {
@@ -165,6 +147,11 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
       return { done: Promise.resolve() };
     }
     const view = deps.views(job.key);
+    // ROLE=web: the queue carries it to a worker, which tells the topic.
+    if (control) {
+      await queue.enqueue({ turnId, key: job.key });
+      return { done: Promise.resolve() };
+    }
     if (draining) {
       await store.dropTurn(turnId, "interrupted");
       return { done: view.finish({ kind: "interrupted" }) };
@@ -173,6 +160,17 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     const done = new Promise<void>((settle) => pending.set(queued.turnId, { view, settle }));
     await queue.enqueue(queued);
     return { done };
+  }
+
+  /** Answers still being posted are cut (shutdown) and offered after the restart. */
+  async function abandonDeliveries(): Promise<void> {
+    for (const { turnId, view } of delivering.values()) {
+      if (view.abandon()) {
+        await store
+          .markDelivery(turnId, "cut")
+          .catch((err: unknown) => logger.error({ err, turnId }, "could not record a cut answer"));
+      }
+    }
   }
 
   const workspaceFor = async (key: TopicKey): Promise<string> =>
@@ -186,6 +184,8 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     submit: async (job) => (await accept(job)).done,
 
     async cancel(key) {
+      const remote = await control?.cancel(key);
+      if (remote) return remote;
       const dropped = await queue.removeQueued(key);
       await drop(dropped, "cancelled");
       const current = running.get(topicKeyId(key));
@@ -226,43 +226,47 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
 
     async resetSession(key) {
       await store.clearSession(key);
-      deps.acpClient.release(topicKeyId(key));
+      if (local) local.acpClient.release(topicKeyId(key));
+      else await control?.release(key);
       await deps.mcp?.access.revoke(key);
     },
     model: (key) => store.model(key),
     setModel: (key, model) => store.setModel(key, model),
-    availableModels: () => deps.models.get(),
+    availableModels: () => (local ? local.models.get() : remoteModels(control)),
     listSessions: (chatId, userId) => store.listSessions(chatId, userId),
     workspaceFor,
-    audioRoute: () => audioRoute(deps.acpClient.capabilities(), deps.transcribe),
+    audioRoute: () => audioRoute(local?.acpClient.capabilities(), deps.transcribe),
 
     async status(key) {
       const row = await store.session(key);
       const current = running.get(topicKeyId(key));
+      const here = {
+        runningForMs: current ? Date.now() - current.startedAt : undefined,
+        last: last.get(topicKeyId(key)),
+      };
       return {
         sessionId: row?.sessionId ?? null,
         model: row?.model ?? AUTO_MODEL,
         workspacePath: row?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, key),
-        runningForMs: current ? Date.now() - current.startedAt : undefined,
+        ...(control ? await remoteStatus(control, key) : here),
         queued: await queue.queued(key),
-        last: last.get(topicKeyId(key)),
       };
     },
 
     async shutdown(graceMs) {
       draining = true;
+      // ROLE=web runs no turn: the queued ones stay in the queue for the workers.
+      if (control) return;
+      if (deps.stopQueue) {
+        const stopped = deps.stopQueue(graceMs);
+        if (!(await settlesWithin(stopped, graceMs))) await abandonDeliveries();
+        return stopped;
+      }
       if (await settlesWithin(queue.idle(), graceMs)) return;
       logger.warn({ graceMs }, "turns still running after the shutdown grace period; interrupting them");
       await drop(await queue.removeQueued(), "interrupted");
       for (const turn of running.values()) turn.abort("shutdown");
-      // Answers still being posted are cut here and offered after the restart.
-      for (const { turnId, view } of delivering.values()) {
-        if (view.abandon()) {
-          await store
-            .markDelivery(turnId, "cut")
-            .catch((err: unknown) => logger.error({ err, turnId }, "could not record a cut answer"));
-        }
-      }
+      await abandonDeliveries();
       // Agents get their stop grace to end after session/cancel; past it the shutdown goes on anyway.
       if (!(await settlesWithin(queue.idle(), deps.stopTailMs ?? 10_000))) {
         logger.warn("agents still ending after the shutdown's grace; not waiting for them");

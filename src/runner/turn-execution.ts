@@ -60,7 +60,9 @@ export type TurnExecutionDeps = {
  * Runs one queued turn to its end: claims it in the journal (queued → running; a turn dropped
  * meanwhile is skipped), prepares the key's workspace, runs the ACP turn with the key's session and
  * model, stores the session id, journals how it ended, and hands the outcome to the view. `track`
- * is told of the running turn (for /status and /cancel) and of its end. Never throws.
+ * is told of the running turn (for /status and /cancel) and of its end. With a distributed queue,
+ * every journal write carries the turn's `fence`, and the turn stops like at a shutdown when its
+ * `signal` aborts (the lease on its shard is lost). Never throws.
  *
  * @returns once the agent is done: the turn's summary for /status (undefined when it did not run)
  *   and `delivered`, which settles when the view has delivered the answer.
@@ -108,11 +110,19 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
       abortReason ??= "timeout";
       abort.abort("timeout");
     }, deps.turnTimeoutMs);
+    // A distributed queue's lease on the topic is gone: another worker owns it, stop as for a shutdown.
+    const leaseLost = () => {
+      abortReason ??= "shutdown";
+      abort.abort("shutdown");
+    };
+    if (queued.signal?.aborted) leaseLost();
+    else queued.signal?.addEventListener("abort", leaseLost, { once: true });
     let outcome: TurnOutcome | undefined;
     let last: LastTurn | undefined;
     let delivered: Promise<void> | undefined;
     try {
-      if (!(await store.claimTurn(turnId))) return { last: undefined, delivered: Promise.resolve() };
+      if (!(await store.claimTurn(turnId, queued.fence)))
+        return { last: undefined, delivered: Promise.resolve() };
       const turn = await store.turn(turnId);
       if (!turn) return { last: undefined, delivered: Promise.resolve() };
       const row = await store.session(key);
@@ -174,11 +184,16 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
       );
       await store.saveSession(key, result.sessionId, cwd);
       outcome = outcomeOf(result, abortReason, deps.turnTimeoutMs);
-      await store.finishTurn(turnId, journalState(outcome), {
-        answer: result.text,
-        stopReason: result.stopReason,
-        ...(outcome.kind === "failed" ? { error: outcome.reason } : {}),
-      });
+      await store.finishTurn(
+        turnId,
+        journalState(outcome),
+        {
+          answer: result.text,
+          stopReason: result.stopReason,
+          ...(outcome.kind === "failed" ? { error: outcome.reason } : {}),
+        },
+        queued.fence,
+      );
       last = {
         stopReason: result.stopReason,
         durationMs: Date.now() - startedAt,
@@ -208,7 +223,12 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
         log.error({ err }, "turn failed");
       }
       await store
-        .finishTurn(turnId, journalState(outcome), outcome.kind === "failed" ? { error: outcome.reason } : {})
+        .finishTurn(
+          turnId,
+          journalState(outcome),
+          outcome.kind === "failed" ? { error: outcome.reason } : {},
+          queued.fence,
+        )
         .catch((journalErr: unknown) => log.error({ err: journalErr }, "could not journal the turn's end"));
       last = {
         stopReason: outcome.kind === "failed" ? "failed" : outcome.kind,
@@ -217,6 +237,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
       };
     } finally {
       clearTimeout(timer);
+      queued.signal?.removeEventListener("abort", leaseLost);
       track(undefined);
       if (deps.mcp?.revokeAfterTurn) {
         await deps.mcp.access

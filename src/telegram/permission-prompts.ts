@@ -4,8 +4,13 @@ import type { Context, Telegram } from "telegraf";
 import type { InlineKeyboardButton } from "telegraf/types";
 import { formatDuration } from "../domain/duration.js";
 import { toolLabel } from "../domain/permission.js";
+import { threadIdOf } from "../domain/topic-key.js";
+import type { PermissionTap } from "../domain/turn-control.js";
 import type { Logger } from "../logger.js";
 import type { Outbox } from "./outbox.js";
+
+type Tapper = PermissionTap["from"];
+type AnswerTap = (text: string, showAlert: boolean) => Promise<unknown>;
 
 /** callback_data prefix of permission buttons: `p:<nonce>:<option index>` (≤ 64 bytes, Bot API). */
 export const PERMISSION_CALLBACK_PREFIX = "p:";
@@ -36,6 +41,11 @@ export function createPermissionPrompts(deps: {
   telegram: Telegram;
   outbox: Outbox;
   timeoutMs: number;
+  /**
+   * ROLE=web: hands a tap on a prompt this process did not post to the worker that did; resolves
+   * true when that worker took it (and answered the tap).
+   */
+  relay?: (tap: PermissionTap) => Promise<boolean>;
   logger: Logger;
 }) {
   const { telegram, outbox, logger } = deps;
@@ -109,35 +119,67 @@ export function createPermissionPrompts(deps: {
       });
     },
 
-    /** Handles a tap on a permission button (callback_query whose data starts with `p:`). */
+    /**
+     * Handles a tap on a permission button (callback_query whose data starts with `p:`): the
+     * prompt's own, or relayed to the worker that posted it; "expired" when nobody holds it.
+     */
     async handleCallback(ctx: Context, data: string): Promise<void> {
-      const [nonce = "", index = ""] = data.slice(PERMISSION_CALLBACK_PREFIX.length).split(":");
-      const prompt = pending.get(nonce);
-      if (!prompt) {
-        await ctx.answerCbQuery("This request has expired.", { show_alert: true });
-        const message = ctx.callbackQuery?.message;
-        if (message) {
-          await ctx.telegram
-            .editMessageReplyMarkup(message.chat.id, message.message_id, undefined, { inline_keyboard: [] })
-            .catch((err: unknown) => logger.debug({ err }, "could not remove stale buttons"));
-        }
-        return;
+      const from = ctx.from && {
+        id: ctx.from.id,
+        firstName: ctx.from.first_name,
+        ...(ctx.from.username ? { username: ctx.from.username } : {}),
+      };
+      const answer: AnswerTap = (text, showAlert) => ctx.answerCbQuery(text, { show_alert: showAlert });
+      if (from && (await takeTap(data, from, answer))) return;
+      const message = ctx.callbackQuery?.message;
+      if (from && message && ctx.callbackQuery && deps.relay) {
+        const tap: PermissionTap = {
+          callbackQueryId: ctx.callbackQuery.id,
+          data,
+          from,
+          chatId: message.chat.id,
+          threadId: threadIdOf("message_thread_id" in message ? message.message_thread_id : undefined),
+        };
+        if (await deps.relay(tap)) return;
       }
-      if (ctx.from?.id !== prompt.ownerUserId) {
-        await ctx.answerCbQuery("Only the user whose prompt this is can answer it.", { show_alert: true });
-        return;
+      await ctx.answerCbQuery("This request has expired.", { show_alert: true });
+      if (message) {
+        await ctx.telegram
+          .editMessageReplyMarkup(message.chat.id, message.message_id, undefined, { inline_keyboard: [] })
+          .catch((err: unknown) => logger.debug({ err }, "could not remove stale buttons"));
       }
-      const option = prompt.request.options[Number(index)];
-      if (!option) {
-        await ctx.answerCbQuery("Unknown option.", { show_alert: true });
-        return;
-      }
-      const who = ctx.from.username ? `@${ctx.from.username}` : ctx.from.first_name;
-      prompt.settle(
-        { outcome: { outcome: "selected", optionId: option.optionId } },
-        `→ ${option.name} (${who})`,
-      );
-      await ctx.answerCbQuery(option.name);
     },
+
+    /**
+     * A tap another process received (ROLE=web relays it): handled, and answered with
+     * answerCallbackQuery, when this process posted the prompt; false otherwise.
+     */
+    takeRelayed: (tap: PermissionTap): Promise<boolean> =>
+      takeTap(tap.data, tap.from, (text, showAlert) =>
+        telegram.answerCbQuery(tap.callbackQueryId, text, { show_alert: showAlert }),
+      ),
   };
+
+  /** Settles the prompt a tap answers, if this process holds it; false when it does not. */
+  async function takeTap(data: string, from: Tapper, answer: AnswerTap): Promise<boolean> {
+    const [nonce = "", index = ""] = data.slice(PERMISSION_CALLBACK_PREFIX.length).split(":");
+    const prompt = pending.get(nonce);
+    if (!prompt) return false;
+    if (from.id !== prompt.ownerUserId) {
+      await answer("Only the user whose prompt this is can answer it.", true);
+      return true;
+    }
+    const option = prompt.request.options[Number(index)];
+    if (!option) {
+      await answer("Unknown option.", true);
+      return true;
+    }
+    const who = from.username ? `@${from.username}` : from.firstName;
+    prompt.settle(
+      { outcome: { outcome: "selected", optionId: option.optionId } },
+      `→ ${option.name} (${who})`,
+    );
+    await answer(option.name, false);
+    return true;
+  }
 }

@@ -6,10 +6,10 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** Two levels below the package root, like src/db, so the migrations folder resolves (see test/support/global-setup.ts). */
 export const SCALE_BUNDLE_DIR = path.join(ROOT, "node_modules/.tg-acp-scale");
 
-/** Bundles the scale test's worker entry into a plain ES module (packages stay imports); sets TG_ACP_SCALE_BUNDLES. */
+/** Bundles the scale test's process entry into a plain ES module (packages stay imports); sets TG_ACP_SCALE_BUNDLES. */
 export default async function setup(): Promise<void> {
   await build({
-    entryPoints: { "scale-worker": path.join(ROOT, "test/scale/scale-worker.ts") },
+    entryPoints: { "scale-bot": path.join(ROOT, "test/scale/scale-bot.ts") },
     bundle: true,
     packages: "external",
     platform: "node",

@@ -15,6 +15,10 @@ export type ThrowAwayPostgres = {
   createDatabase(name?: string): Promise<string>;
   /** Stops the server (immediate shutdown) and removes its data directory. Safe to call twice. */
   stop(): Promise<void>;
+  /** Stops the server (fast shutdown: connections are cut) and keeps its data, for {@link resume}. */
+  pause(): Promise<void>;
+  /** Starts a paused server again, on the same port. */
+  resume(): Promise<void>;
 };
 
 /** Set to 1 to skip the suites that need PostgreSQL (they fail otherwise when it is missing). */
@@ -123,6 +127,13 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
     fs.rmSync(dir, { recursive: true, force: true });
   };
   process.once("exit", stopNow);
+  let serverOptions = "";
+  const start = () =>
+    run(
+      pgCtl,
+      ["-D", dataDir, "-o", serverOptions, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "start"],
+      spawnAs,
+    );
   try {
     await run(
       path.join(bin, "initdb"),
@@ -130,18 +141,14 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
       spawnAs,
     );
     port = await freePort();
-    const serverOptions = [
+    serverOptions = [
       `-c listen_addresses=${host}`,
       `-p ${port}`,
       `-k ${dir}`,
       `-c max_connections=${options.maxConnections ?? 200}`,
       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
     ].join(" ");
-    await run(
-      pgCtl,
-      ["-D", dataDir, "-o", serverOptions, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "start"],
-      spawnAs,
-    );
+    await start();
   } catch (err) {
     const log = path.join(dir, "server.log");
     const tail = fs.existsSync(log)
@@ -173,6 +180,8 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
       process.removeListener("exit", stopNow);
       stopNow();
     },
+    pause: () => run(pgCtl, ["-D", dataDir, "-m", "fast", "-w", "stop"], spawnAs),
+    resume: start,
   };
 }
 
