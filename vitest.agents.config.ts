@@ -9,6 +9,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/agents/**/*.agents.test.ts"],
+    // The bot-level files run the bot's entry as a process: bundled once, like in `npm test`.
+    globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",
     fileParallelism: false,
     testTimeout: 180_000,

@@ -4,7 +4,14 @@ export class StartupError extends Error {
 }
 
 /** Names of errors whose message is a one-line instruction to the operator (bad config, agent, database...). */
-const OPERATOR_ERRORS = new Set(["ConfigError", "StartupError", "AgentCommandError", "DatabaseOpenError"]);
+const OPERATOR_ERRORS = new Set([
+  "ConfigError",
+  "StartupError",
+  "AgentCommandError",
+  "DatabaseOpenError",
+  "KiroclawReadError",
+  "KiroclawImportError",
+]);
 
 /**
  * What to print for an error that ends a program: the message of an operator error (one line),

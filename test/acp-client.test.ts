@@ -61,6 +61,17 @@ function agentPids(): number[] {
 }
 
 describe("ACP client turn", () => {
+  it("drops Claude Code's command transcript (<command-name>, <local-command-stdout>) from the answer", async () => {
+    const acpClient = client();
+    const seen = recorder();
+    const result = await acpClient.runTurn(
+      { cwd, model: "auto", sessionId: undefined, prompt: text("claude command transcript") },
+      seen.callbacks,
+    );
+    expect(result.text).toBe("answered after a command transcript");
+    expect(seen.seen.text.join("")).toBe("answered after a command transcript");
+  });
+
   it("creates a session, then loads it in a new process without re-emitting the replayed history", async () => {
     for (const flags of [[], ["--replay-after-response"]]) {
       const acpClient = client(flags, { subprocess: true });

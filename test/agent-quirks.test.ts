@@ -53,6 +53,28 @@ describe("agent quirks", () => {
     expect(lines).toHaveLength(1);
   });
 
+  it("waits before loading a Gemini session an earlier process saved in this minute (a quick restart)", async () => {
+    const now = Date.UTC(2026, 11, 1, 10, 30, 59, 900);
+    const guard = createSessionMinuteGuard(() => now);
+    const lines: string[] = [];
+    const load = (agent: string, sessionId: string, savedAt: number) =>
+      guard.beforeLoad(
+        init(agent),
+        sessionId,
+        (line) => lines.push(line),
+        new AbortController().signal,
+        savedAt,
+      );
+    const started = Date.now();
+    await load("gemini-cli", "g0", now - 2000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+    expect(lines).toHaveLength(1);
+    // Saved in an earlier minute, or by another agent: no wait.
+    await load("gemini-cli", "g0", now - 60_000);
+    await load("codex-acp", "c0", now - 2000);
+    expect(lines).toHaveLength(1);
+  });
+
   it("stops waiting when the turn is cancelled", async () => {
     const now = Date.UTC(2026, 11, 1, 10, 30, 1);
     const guard = createSessionMinuteGuard(() => now);

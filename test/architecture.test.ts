@@ -66,7 +66,7 @@ const RULES: Record<string, Rule> = {
   },
 };
 /** Modules that may touch the process (environment, signals, exit codes, stdio). */
-const PROCESS_OWNERS = [/^main\.ts$/, /^cli\/(chat|doctor|webhook|run-cli)\.ts$/];
+const PROCESS_OWNERS = [/^main\.ts$/, /^cli\/(chat|doctor|webhook|import-kiroclaw|run-cli)\.ts$/];
 /** process members any module may use: signalling agent process groups, and Node's own facts. */
 const PROCESS_MEMBERS_ALLOWED = new Set(["kill", "pid", "execPath", "platform", "memoryUsage"]);
 

@@ -74,6 +74,16 @@ describe("npm run chat", () => {
     expect(readAgentEvents(path.join(temp.dir, "agent"))).toEqual([]);
   });
 
+  it("takes a group's negative chat id after --chat-id", async () => {
+    const result = await chat(["--chat-id", "-1001234", "--user-id", "1", "Remember this number: 77"]);
+    expect(result).toEqual({ code: 0, stdout: "Got it, I memorized 77.\n", stderr: "" });
+    const database = openDatabase(path.join(temp.dir, "tg-acp.db"));
+    expect(
+      createSessionStore(database).get({ chatId: -1001234, threadId: 0, userId: 1 })?.sessionId,
+    ).toBeTruthy();
+    database.close();
+  });
+
   it("streams the answer chunk by chunk as the agent sends it", async () => {
     const writes: string[] = [];
     const config = createConfig(

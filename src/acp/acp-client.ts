@@ -109,7 +109,13 @@ export function createAcpClient(options: AcpClientOptions) {
         ? request.mcpServers()
         : Promise.resolve([]);
     if (request.sessionId !== undefined) {
-      await sessionMinute.beforeLoad(holder.started.init, request.sessionId, callbacks.onNotice, cancel);
+      await sessionMinute.beforeLoad(
+        holder.started.init,
+        request.sessionId,
+        callbacks.onNotice,
+        cancel,
+        request.sessionSavedAt,
+      );
       try {
         const restored = await restoreSession(
           holder.started,

@@ -78,6 +78,7 @@ export function createAgentPool(options: AgentPoolOptions) {
           return undefined;
         }
         spare.started = started;
+        logger.debug({ agentPid: started.proc.pid }, "spare agent process ready (past initialize)");
         const ageTimer = setTimeout(
           () => retire(spare, "older than AGENT_SPARE_MAX_AGE_MS"),
           options.spareMaxAgeMs,

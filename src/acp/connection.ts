@@ -4,7 +4,12 @@ import type { TurnUsage } from "../domain/turn.js";
 import type { Logger } from "../logger.js";
 import type { AgentProcess } from "./agent-process.js";
 import { modelsOf } from "./models.js";
-import { answerTextOf, TRANSCRIPT_UPDATE_KINDS, unknownUpdateKind } from "./session-update.js";
+import {
+  answerTextOf,
+  isCommandTranscript,
+  TRANSCRIPT_UPDATE_KINDS,
+  unknownUpdateKind,
+} from "./session-update.js";
 import type { TurnCallbacks } from "./turn-types.js";
 
 /** What a connection has learnt during the turn it serves. */
@@ -89,6 +94,10 @@ export function connectAgent(proc: AgentProcess, logger: Logger): AgentConnectio
         return;
       }
       if (params.sessionId !== state.sessionId) return;
+      if (isCommandTranscript(update)) {
+        logger.debug({ update }, "Claude Code command transcript dropped");
+        return;
+      }
       state.text += answerTextOf(update) ?? "";
       callbacks.onUpdate?.(update);
     })

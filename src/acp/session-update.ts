@@ -48,3 +48,21 @@ export function answerTextOf(update: SessionUpdate): string | undefined {
     ? update.content.text
     : undefined;
 }
+
+/**
+ * Claude Code's transcript of its own slash commands (`/model`, `/cost`...): the blocks it records
+ * as `<command-name>`, `<command-message>`, `<command-args>`, `<local-command-stdout>`,
+ * `<local-command-stderr>` and `<local-command-caveat>`, which some claude-agent-acp versions replay on
+ * session/load as message chunks. Never an answer; the client drops them.
+ */
+const COMMAND_TRANSCRIPT =
+  /^\s*<(command-name|command-message|command-args|local-command-(stdout|stderr|caveat))>/;
+
+/** Whether `update` is a user or agent message chunk holding Claude Code's command transcript. Pure. */
+export function isCommandTranscript(update: SessionUpdate): boolean {
+  return (
+    (update.sessionUpdate === "agent_message_chunk" || update.sessionUpdate === "user_message_chunk") &&
+    update.content.type === "text" &&
+    COMMAND_TRANSCRIPT.test(update.content.text)
+  );
+}

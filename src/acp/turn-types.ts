@@ -8,6 +8,11 @@ export type TurnRequest = {
   cwd: string;
   /** The stored ACP session id to continue, if the key has one. */
   sessionId: string | undefined;
+  /**
+   * When the store saved `sessionId` (ms since the epoch; the sessions row's updated_at): Gemini CLI
+   * cannot load a session in the UTC minute it was created, even by an earlier bot process.
+   */
+  sessionSavedAt?: number;
   /** session/prompt content (ACP "Content"); text blocks at least. */
   prompt: acp.ContentBlock[];
   /** Files that go with the prompt (Telegram photos and documents saved in the workspace). */

@@ -5,24 +5,20 @@
  * failed, 2 on bad arguments.
  */
 import { parseArgs } from "node:util";
-import { configSecrets, createConfig } from "../config.js";
+import { configSecrets } from "../config.js";
 import { createLogger } from "../logger.js";
 import { chatTurn } from "./chat-turn.js";
+import { createOfflineConfig, integerArg, joinNegativeIds } from "./offline-config.js";
 import { runCli } from "./run-cli.js";
 
 const USAGE = 'usage: chat --chat-id N [--thread-id N] --user-id N "text"';
-
-/** Stands in for the Telegram settings, which `chat` never uses. */
-const UNUSED_TELEGRAM = {
-  TELEGRAM_BOT_TOKEN: "1:unused-by-chat-0000000000000000",
-  TELEGRAM_WEBHOOK_SECRET: "unused-by-chat",
-};
 
 await runCli("tg-acp chat", async (env, cwd) => {
   let key: { chatId: number; threadId: number; userId: number };
   let text: string;
   try {
     const { values, positionals } = parseArgs({
+      args: joinNegativeIds(process.argv.slice(2), ["--chat-id", "--thread-id", "--user-id"]),
       allowPositionals: true,
       options: {
         "chat-id": { type: "string" },
@@ -42,14 +38,7 @@ await runCli("tg-acp chat", async (env, cwd) => {
     return 2;
   }
 
-  const config = createConfig(
-    {
-      ...env,
-      TELEGRAM_BOT_TOKEN: env.TELEGRAM_BOT_TOKEN || UNUSED_TELEGRAM.TELEGRAM_BOT_TOKEN,
-      TELEGRAM_WEBHOOK_SECRET: env.TELEGRAM_WEBHOOK_SECRET || UNUSED_TELEGRAM.TELEGRAM_WEBHOOK_SECRET,
-    },
-    cwd,
-  );
+  const config = createOfflineConfig(env, cwd);
   // Notices already tell what went wrong in one line: logs only when LOG_LEVEL asks, readable, to stderr.
   const logger = createLogger({
     level: env.LOG_LEVEL ? config.logLevel : "silent",
@@ -69,11 +58,3 @@ await runCli("tg-acp chat", async (env, cwd) => {
   });
   return ok ? 0 : 1;
 });
-
-function integerArg(name: string, value: string | undefined): number {
-  if (value === undefined) throw new Error(`${name} is required`);
-  if (!/^-?\d{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) {
-    throw new Error(`${name} must be an integer, not "${value}"`);
-  }
-  return Number(value);
-}

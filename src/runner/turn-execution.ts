@@ -142,6 +142,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
         {
           cwd,
           sessionId: row?.sessionId ?? undefined,
+          ...(row?.sessionId ? { sessionSavedAt: Date.parse(row.updatedAt) } : {}),
           prompt,
           ...(attachments.length > 0 ? { attachments } : {}),
           ...(audio.length > 0

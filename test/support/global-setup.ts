@@ -16,6 +16,7 @@ const ENTRIES = {
   chat: "src/cli/chat.ts",
   doctor: "src/cli/doctor.ts",
   webhook: "src/cli/webhook.ts",
+  "import-kiroclaw": "src/cli/import-kiroclaw.ts",
   "gc-timeouts": "test/support/gc-timeouts.ts",
 };
 

@@ -18,6 +18,8 @@
  * - "file <name>"                       -> writes <name> in its cwd and links it (resource_link)
  * - "outside"                           -> links a file outside its cwd
  * - "image"                             -> answers with an image content block (a 1x1 PNG)
+ * - "claude command transcript"         -> first Claude Code's record of a /model command (<command-name>,
+ *                                          <local-command-stdout> blocks as user and agent chunks), then an answer
  * Non-text prompt blocks are echoed as [file: name uri] / [image: mimeType] / [audio: mimeType].
  * - "long <n>"                          -> n characters of text, in chunks
  * - "crash"                             -> exits with code 3 in the middle of the turn
@@ -378,6 +380,16 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         answer = "answered after a notice";
       } else if (text.startsWith("mcp ")) {
         answer = await runMcpCommand(text, httpServerOf(mcpOf.get(sessionId)), update);
+      } else if (text === "claude command transcript") {
+        // Claude Code's record of a /model command, as some claude-agent-acp versions send it.
+        for (const block of [
+          "<command-name>/model</command-name>\n<command-message>model</command-message>\n<command-args>opus</command-args>",
+          "<local-command-stdout>Set model to opus (claude-opus-5-5)</local-command-stdout>",
+        ]) {
+          await update({ sessionUpdate: "user_message_chunk", content: { type: "text", text: block } });
+          await update({ sessionUpdate: "agent_message_chunk", content: { type: "text", text: block } });
+        }
+        answer = "answered after a command transcript";
       } else if (text === "which model") {
         answer = `model: ${currentModel.get(sessionId) ?? "fast"}`;
       } else if (streamMatch) {

@@ -1,0 +1,3 @@
+import { describeAgentThroughBot } from "./bot-suite.js";
+
+describeAgentThroughBot("gemini");
