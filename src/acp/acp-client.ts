@@ -104,10 +104,6 @@ export function createAcpClient(options: AcpClientOptions) {
     cancel: AbortSignal,
     holder: { started: StartedAgent },
   ) {
-    const servers = () =>
-      holder.started.capabilities.mcpCapabilities?.http && request.mcpServers
-        ? request.mcpServers()
-        : Promise.resolve([]);
     if (request.sessionId !== undefined) {
       await sessionMinute.beforeLoad(
         holder.started.init,
@@ -123,7 +119,7 @@ export function createAcpClient(options: AcpClientOptions) {
           request.cwd,
           timing,
           cancel,
-          await servers(),
+          request.mcpServers,
         );
         return { sessionId: request.sessionId, ...restored };
       } catch (err) {
@@ -144,7 +140,7 @@ export function createAcpClient(options: AcpClientOptions) {
         }
       }
     }
-    const created = await createSession(holder.started, request.cwd, timing, cancel, await servers());
+    const created = await createSession(holder.started, request.cwd, timing, cancel, request.mcpServers);
     callbacks.onSessionId(created.sessionId);
     return { sessionId: created.sessionId, setup: "new" as SessionSetup, response: created as unknown };
   }
