@@ -12,7 +12,7 @@ import { createAgentTools } from "./agent-tools.js";
 import { recoverAtStart, startExpiry, tellInterrupted } from "./app-recovery.js";
 import { openAppStore } from "./app-storage.js";
 import type { ControlServer } from "./cluster/control-bus.js";
-import { type ClusterParts, holdPollingLock, openCluster } from "./cluster-parts.js";
+import type { ClusterParts } from "./cluster-parts.js";
 import { type Config, configSecrets } from "./config.js";
 import type { Store } from "./domain/store.js";
 import { type Listening, listen } from "./http/listen.js";
@@ -32,9 +32,6 @@ import { createUpdateDispatch, createUpdateSource } from "./telegram/update-sour
 import { createTranscriber } from "./transcription/openai-transcriber.js";
 import { remoteTurnControl, serveTurnControl } from "./turn-control.js";
 import { templateDirProblem } from "./workspace.js";
-
-/** A control request this process does not answer (before its runner exists). */
-const none = () => Promise.resolve(undefined);
 
 /** What the composition root gets from its caller (main.ts, or a test). */
 export type AppDeps = {
@@ -93,8 +90,11 @@ export function createApp(config: Config, deps: AppDeps) {
       // A worker answers the control requests once its runner exists.
       let serveControl: ControlServer | undefined;
       if (role !== "all") {
-        cluster = await openCluster(config, {
-          ...(role === "worker" ? { serve: (kind, body) => serveControl?.(kind, body) ?? none() } : {}),
+        // Loaded only here: the embedded mode never loads pg-boss.
+        cluster = await (await import("./cluster-parts.js")).openCluster(config, {
+          ...(role === "worker"
+            ? { serve: (kind, body) => serveControl?.(kind, body) ?? Promise.resolve(undefined) }
+            : {}),
           logger,
         });
       }
@@ -226,9 +226,9 @@ export function createApp(config: Config, deps: AppDeps) {
       if (role === "all") await recoverAtStart(opened, { telegram, outbox, logger });
       await attached.start({ alone: role === "all", clock: takesUpdates });
       if (!takesUpdates) return started(server.port);
-      if (config.telegram.mode === "polling" && config.databaseUrl) {
-        pollingLock = await holdPollingLock(config.databaseUrl);
-      }
+      const pollsOnPostgres = config.telegram.mode === "polling" && config.databaseUrl;
+      if (pollsOnPostgres)
+        pollingLock = await (await import("./cluster-parts.js")).holdPollingLock(pollsOnPostgres);
       source = createUpdateSource({
         telegraf,
         config,
@@ -282,11 +282,11 @@ export function createApp(config: Config, deps: AppDeps) {
       await server?.close();
       server = undefined;
       await pollingLock?.release();
-      pollingLock = undefined;
       // The queue's stop above (ROLE=worker) already let its turns end; this stops the rest.
       if (cluster) await cluster.close(0);
       else await store?.close();
       cluster = undefined;
+      pollingLock = undefined;
       store = undefined;
     },
   };
