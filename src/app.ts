@@ -160,6 +160,7 @@ export function createApp(config: Config, deps: AppDeps) {
           : {}),
         workspaceBasePath: config.workspaceBasePath,
         workspaceTemplateDir: config.workspaceTemplateDir,
+        adoptRoots: config.adoptRoots,
         permissionMode: config.permissions.mode,
         turnTimeoutMs: config.turns.timeoutMs,
         stopTailMs: config.agent.stopGraceMs * 2 + 1_000,
@@ -184,6 +185,7 @@ export function createApp(config: Config, deps: AppDeps) {
           schedules: attached.schedules,
           allowedUserIds: config.allowedUserIds,
           agentCommand: config.agent.argv.join(" "),
+          newOpensTopic: config.newOpensTopic,
           inputDebounceMs: config.inputDebounceMs,
           logger,
         });
@@ -216,7 +218,6 @@ export function createApp(config: Config, deps: AppDeps) {
       server = await listen(http, config.http.host, config.http.port);
       accepting = true;
       acpClient?.warmUp();
-
       // What a crash of the last run left running: its recorded agent groups, marked processes.
       if (runsTurns) {
         const recorded = await opened.recordedAgents().catch(() => []);
@@ -237,7 +238,6 @@ export function createApp(config: Config, deps: AppDeps) {
       });
       await source.start();
       return started(server.port);
-
       function started(port: number) {
         logger.info(
           {

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { z } from "zod";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -92,6 +93,19 @@ export const envSchema = z.object({
   TURN_TIMEOUT_MS: positiveMs(30 * 60_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(20_000),
   SESSION_TTL_DAYS: z.coerce.number().min(0).default(0),
+  ADOPT_ROOTS: z
+    .string()
+    .default("")
+    .transform((list) =>
+      list
+        .split(",")
+        .map((root) => root.trim())
+        .filter((root) => root !== ""),
+    )
+    .pipe(
+      z.array(z.string().refine((root) => path.isAbsolute(root), "must be absolute paths, comma-separated")),
+    ),
+  NEW_OPENS_TOPIC: z.stringbool({ error: "must be true or false" }).default(false),
   TRANSCRIBE_URL: optionalText.pipe(
     z
       .url({ protocol: /^https?$/, error: "must be an http(s) URL (the /v1/audio/transcriptions endpoint)" })

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { parseArgsStringToArgv as parseArgv } from "string-argv";
 import { type BOT_MODES, envSchema, type LOG_LEVELS, type ROLES } from "./config-env.js";
+import { type AgentToolsConfig, agentToolsConfig } from "./config-tools.js";
 
 /** Thrown by {@link createConfig}; `message` is one line naming the variable and what to fix. */
 export class ConfigError extends Error {
@@ -48,6 +49,13 @@ export type Config = {
     leaseTtlMs: number;
   };
   workspaceBasePath: string;
+  /**
+   * Directories (absolute) besides WORKSPACE_BASE_PATH under which `/sessions agent` may adopt an
+   * agent's session with its own cwd (ADOPT_ROOTS; empty = the workspace base only).
+   */
+  adoptRoots: readonly string[];
+  /** `/new` in a forum group opens the fresh session in a new forum topic (NEW_OPENS_TOPIC). */
+  newOpensTopic: boolean;
   /** Directory copied into each new workspace before session/new (agent instructions), when set. */
   workspaceTemplateDir: string | undefined;
   /**
@@ -120,14 +128,6 @@ export type Config = {
     /** On SIGTERM/SIGINT, how long running turns may finish before they are interrupted, ms. */
     shutdownGraceMs: number;
   };
-  /** Scheduled prompts: SCHEDULE_TZ (IANA), SCHEDULES_PER_TOPIC, SCHEDULE_MIN_INTERVAL_MS (ms). */
-  schedules: { timeZone: string; perTopic: number; minIntervalMs: number };
-  /**
-   * The bot's MCP server for agents that advertise mcpCapabilities.http: its path on the HTTP server,
-   * the URL agents are given (undefined: http://<HOST, 127.0.0.1 for 0.0.0.0>:<bound port><path>) and
-   * the tool calls per minute per session (more get a tool error).
-   */
-  mcp: { path: string; url: string | undefined; callsPerMinute: number };
   /** Sessions idle longer are removed with their journal (0 = keep forever), days. */
   sessionTtlDays: number;
   /** Parts of a long pasted message (Telegram splits at 4096) arriving within this window form one prompt, ms. */
@@ -137,7 +137,7 @@ export type Config = {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Human-readable log lines (pino-pretty) instead of JSON: LOG_PRETTY, else NODE_ENV=development. */
   logPretty: boolean;
-};
+} & AgentToolsConfig;
 
 /** Environment variables that the agent subprocess must never see. */
 export const SECRET_ENV_NAMES = [
@@ -233,6 +233,8 @@ export function createConfig(
     },
     workspaceBasePath: path.resolve(cwd, e.WORKSPACE_BASE_PATH),
     workspaceTemplateDir: e.WORKSPACE_TEMPLATE_DIR && path.resolve(cwd, e.WORKSPACE_TEMPLATE_DIR),
+    adoptRoots: e.ADOPT_ROOTS.map((root) => path.resolve(root)),
+    newOpensTopic: e.NEW_OPENS_TOPIC,
     transcription: e.TRANSCRIBE_URL
       ? {
           url: e.TRANSCRIBE_URL,
@@ -269,12 +271,7 @@ export function createConfig(
       timeoutMs: e.TURN_TIMEOUT_MS,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     },
-    schedules: {
-      timeZone: e.SCHEDULE_TZ,
-      perTopic: e.SCHEDULES_PER_TOPIC,
-      minIntervalMs: e.SCHEDULE_MIN_INTERVAL_MS,
-    },
-    mcp: { path: e.MCP_PATH, url: e.MCP_URL, callsPerMinute: e.MCP_TOOL_CALLS_PER_MINUTE },
+    ...agentToolsConfig(e),
     sessionTtlDays: e.SESSION_TTL_DAYS,
     allowedUserIds: parseUserIds(e.ALLOWED_USER_IDS),
     logLevel: e.LOG_LEVEL,

@@ -123,10 +123,15 @@ describe("order", () => {
     await bot.postUpdate(topicTextUpdate("sleep 600", { threadId: 1 }));
     await bot.postUpdate(topicTextUpdate("second in topic 1", { threadId: 1 }));
     await bot.postUpdate(topicTextUpdate("sleep 600", { threadId: 2 }));
-    await h.api.until(() => h.textsIn(1).length === 2 && h.textsIn(2).length === 1);
+    await h.api.until(() => h.textsIn(1).length === 3 && h.textsIn(2).length === 1);
     await bot.app.stop();
 
-    expect(h.textsIn(1)).toEqual(["slept 600", "echo: second in topic 1"]);
+    // The second message waited for the first turn: the bot said so (with its Send now button).
+    expect(h.textsIn(1)).toEqual([
+      "⏳ Queued: the agent is still answering the previous message.",
+      "slept 600",
+      "echo: second in topic 1",
+    ]);
     const events = agentEvents();
     const pidOf = (text: string, threadId: number) =>
       events.find(

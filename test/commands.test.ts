@@ -20,9 +20,13 @@ describe("/help and the command menu", () => {
     expect(menu.map((c) => c.command)).toEqual([
       "new",
       "model",
+      "settings",
+      "mode",
+      "effort",
       "cancel",
       "status",
       "sessions",
+      "fork",
       "schedule",
       "schedules",
       "help",
@@ -168,7 +172,7 @@ describe("/status and /sessions", () => {
     expect(after).toContain(`Session: ${sessionId}`);
     expect(after).toContain(`Workspace: ${h.dir}/workspaces/-1001234567890/${T}/111222333`);
     expect(after).toContain("State: idle");
-    expect(after).toMatch(/Last turn: end_turn after \d+\.\d s \(context 1,23\d\/200,000 tokens\)/);
+    expect(after).toMatch(/Last turn: end_turn after \d+\.\d s \(context 1,23\d\/200,000 tokens \(0\.6%\)\)/);
   });
 
   it("lists the user's sessions in this chat across topics, newest first", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { modelsOf } from "../src/acp/models.js";
+import { settingsOf } from "../src/acp/settings.js";
 
 describe("modelsOf", () => {
   it("reads a model config option (ACP session config options), flattening groups", () => {
@@ -77,5 +78,65 @@ describe("modelsOf", () => {
     expect(modelsOf({ sessionId: "s" })).toBeUndefined();
     expect(modelsOf({ configOptions: [] })).toBeUndefined();
     expect(modelsOf(undefined)).toBeUndefined();
+  });
+});
+
+describe("settingsOf", () => {
+  it("reads config options of every category; booleans take true/false", () => {
+    const settings = settingsOf({
+      configOptions: [
+        {
+          id: "effort",
+          name: "Effort",
+          category: "thought_level",
+          type: "select",
+          currentValue: "low",
+          options: [{ value: "low", name: "Low" }],
+        },
+        { id: "fast", name: "Fast", type: "boolean", currentValue: true },
+      ],
+      modes: { currentModeId: "ask", availableModes: [{ id: "ask", name: "Ask" }] },
+    });
+    expect(settings).toEqual([
+      {
+        id: "effort",
+        name: "Effort",
+        category: "thought_level",
+        kind: "select",
+        current: "low",
+        values: [{ value: "low", name: "Low" }],
+        via: "config_option",
+      },
+      {
+        id: "fast",
+        name: "Fast",
+        category: "other",
+        kind: "boolean",
+        current: "true",
+        values: [
+          { value: "true", name: "on" },
+          { value: "false", name: "off" },
+        ],
+        via: "config_option",
+      },
+    ]);
+  });
+
+  it("reads the older modes and models blocks when there are no config options", () => {
+    const settings = settingsOf({
+      modes: {
+        currentModeId: "plan",
+        availableModes: [
+          { id: "ask", name: "Ask" },
+          { id: "plan", name: "Plan" },
+        ],
+      },
+      models: { currentModelId: "auto", availableModels: [{ modelId: "auto", name: "Auto" }] },
+    });
+    expect(settings?.map((s) => [s.id, s.category, s.current, s.via])).toEqual([
+      ["mode", "mode", "plan", "set_mode"],
+      ["model", "model", "auto", "set_model"],
+    ]);
+    expect(settingsOf({ sessionId: "s" })).toBeUndefined();
   });
 });

@@ -42,6 +42,7 @@ describe("session store", () => {
       { name: "created_at", pk: 0 },
       { name: "updated_at", pk: 0 },
       { name: "last_activity_at", pk: 0 }, // added by migration 0002 (ALTER TABLE appends)
+      { name: "settings", pk: 0 }, // added by migration 0007
     ]);
     expect(raw.prepare("select count(*) as n from __drizzle_migrations").get()).toEqual({ n: MIGRATIONS });
     raw.close();

@@ -5,12 +5,15 @@ import { type AgentPool, type AgentPoolOptions, createAgentPool } from "./agent-
 import { type AgentProcess, spawnAgent } from "./agent-process.js";
 import { createSessionMinuteGuard } from "./agent-quirks.js";
 import { createAgentStarter } from "./agent-start.js";
-import { rejectAfterAbort, withDeadline } from "./deadline.js";
+import { rejectAfterAbort } from "./deadline.js";
 import { guard, isTimeout, oneLine, TurnCancelledError } from "./errors.js";
-import { applyModel, modelsOf } from "./models.js";
+import { modelsOf } from "./models.js";
 import { processStartTime } from "./process-sweep.js";
 import { promptBlocks, promptUsage } from "./prompt-content.js";
+import { createSessionAdmin } from "./session-admin.js";
+import { applyChoices } from "./session-choices.js";
 import { createSession, restoreSession, type SetupTiming, type StartedAgent } from "./session-setup.js";
+import { settingsOf } from "./settings.js";
 import type { AgentDescription, TurnCallbacks, TurnRequest } from "./turn-types.js";
 
 /** Options of {@link createAcpClient}; durations in ms. */
@@ -113,14 +116,8 @@ export function createAcpClient(options: AcpClientOptions) {
         request.sessionSavedAt,
       );
       try {
-        const restored = await restoreSession(
-          holder.started,
-          request.sessionId,
-          request.cwd,
-          timing,
-          cancel,
-          request.mcpServers,
-        );
+        const { sessionId, cwd, mcpServers } = request;
+        const restored = await restoreSession(holder.started, sessionId, cwd, timing, cancel, mcpServers);
         return { sessionId: request.sessionId, ...restored };
       } catch (err) {
         if (err instanceof TurnCancelledError) throw err;
@@ -175,21 +172,17 @@ export function createAcpClient(options: AcpClientOptions) {
         const { sessionId, setup } = ready;
         session.state.sessionId = sessionId;
 
-        const models = modelsOf(ready.response);
-        if (models) callbacks.onModels?.(models);
-        if (kept === undefined || kept.model !== request.model) {
-          try {
-            await applyModel(session.agent, sessionId, request.model, models, (_step, send) =>
-              withDeadline(options.requestTimeoutMs, cancel, send),
-            );
-          } catch (err) {
-            if (cancel.aborted) throw new TurnCancelledError("the turn was cancelled", { cause: err });
-            logger.warn({ err, model: request.model }, "could not apply the model");
-            callbacks.onNotice(
-              `⚠️ The agent did not accept the model "${request.model}" (${oneLine(err)}); its default model answers.`,
-            );
-          }
-        }
+        await applyChoices({
+          agent: session.agent,
+          sessionId,
+          request,
+          response: kept === undefined ? (ready.response ?? {}) : undefined,
+          keptModel: kept?.model,
+          callbacks,
+          cancel,
+          requestTimeoutMs: options.requestTimeoutMs,
+          logger,
+        });
         if (cancel.aborted) throw new TurnCancelledError("the turn was cancelled");
 
         const content = await promptBlocks(request.prompt, request.attachments ?? [], started.capabilities, {
@@ -264,11 +257,14 @@ export function createAcpClient(options: AcpClientOptions) {
           protocolVersion: started.init.protocolVersion,
           capabilities: started.capabilities,
           models: modelsOf(created),
+          settings: settingsOf(created),
         };
       } finally {
         await end(started);
       }
     },
+
+    ...createSessionAdmin({ start, end, release: pool.release, timing }),
 
     /**
      * The agent's capabilities (ACP initialize `agentCapabilities`) as its latest process answered

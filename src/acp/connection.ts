@@ -2,6 +2,7 @@ import * as acp from "@agentclientprotocol/sdk";
 import { CANCELLED_PERMISSION, rejectResponse, toolLabel } from "../domain/permission.js";
 import type { TurnUsage } from "../domain/turn.js";
 import type { Logger } from "../logger.js";
+import { agentCommandsOf, KIRO_COMMANDS_METHOD } from "./agent-commands.js";
 import type { AgentProcess } from "./agent-process.js";
 import { modelsOf } from "./models.js";
 import {
@@ -10,6 +11,7 @@ import {
   TRANSCRIPT_UPDATE_KINDS,
   unknownUpdateKind,
 } from "./session-update.js";
+import { settingsOf } from "./settings.js";
 import type { TurnCallbacks } from "./turn-types.js";
 
 /** What a connection has learnt during the turn it serves. */
@@ -25,6 +27,9 @@ export type ConnectionState = {
   /** Settles once session/cancel has been sent (when the turn is cancelled while prompting). */
   cancelSent: Promise<void>;
 };
+
+/** Kiro's per-turn metadata notification (context usage percentage, metering; Kiro v2 engine). */
+const KIRO_METADATA_METHOD = "_kiro.dev/metadata";
 
 /** An SDK client connection to one agent process, serving one turn at a time. */
 export type AgentConnection = {
@@ -74,8 +79,10 @@ export function connectAgent(proc: AgentProcess, logger: Logger): AgentConnectio
       state.lastUpdateAt = Date.now();
       const { update } = params;
       if (update.sessionUpdate === "usage_update") {
+        // Used and size make the percentage; one the agent reported alone (Kiro) gives way.
+        const { contextPercent: _percent, ...rest } = state.usage;
         state.usage = {
-          ...state.usage,
+          ...rest,
           contextUsed: update.used,
           contextSize: update.size,
           ...(update.cost ? { cost: { amount: update.cost.amount, currency: update.cost.currency } } : {}),
@@ -83,6 +90,12 @@ export function connectAgent(proc: AgentProcess, logger: Logger): AgentConnectio
       } else if (update.sessionUpdate === "config_option_update") {
         const models = modelsOf(update);
         if (models) callbacks.onModels?.(models);
+        const settings = settingsOf(update);
+        if (settings) callbacks.onSettings?.(settings);
+      } else if (update.sessionUpdate === "available_commands_update") {
+        callbacks.onCommands?.(agentCommandsOf(update));
+      } else if (update.sessionUpdate === "session_info_update") {
+        if (typeof update.title === "string" && update.title.trim() !== "") callbacks.onTitle?.(update.title);
       } else if (update.sessionUpdate === "notice") {
         // A live event for the user (a start-up warning...), never part of the answer.
         callbacks.onNotice(noticeLine(update));
@@ -118,7 +131,22 @@ export function connectAgent(proc: AgentProcess, logger: Logger): AgentConnectio
       });
       return Promise.race([turn.callbacks.onPermission(params, withdrawn), cancelled]);
     })
-    .onNotification("*", ({ method }) => {
+    .onNotification("*", ({ method, params }) => {
+      if (method === KIRO_COMMANDS_METHOD) {
+        callbacks.onCommands?.(agentCommandsOf(params));
+        return;
+      }
+      if (method === KIRO_METADATA_METHOD) {
+        const percent = (params as { contextUsagePercentage?: unknown } | null)?.contextUsagePercentage;
+        if (
+          typeof percent === "number" &&
+          Number.isFinite(percent) &&
+          state.usage.contextUsed === undefined
+        ) {
+          state.usage = { ...state.usage, contextPercent: percent };
+        }
+        return;
+      }
       logger.debug({ method }, "agent extension notification ignored");
     });
   const readable = proc.stream.readable.pipeThrough(

@@ -1,5 +1,7 @@
 import type * as acp from "@agentclientprotocol/sdk";
+import type { AgentCommand } from "../domain/agent-commands.js";
 import type { AgentModels } from "../domain/agent-models.js";
+import type { SessionSetting, SettingChoices } from "../domain/session-settings.js";
 import type { AgentRecord, Attachment, TurnResult } from "../domain/turn.js";
 
 /** One prompt turn to run in a fresh agent process. */
@@ -29,6 +31,11 @@ export type TurnRequest = {
   audioAsText?: (file: Attachment, signal: AbortSignal) => Promise<string>;
   /** The key's model choice, applied after every session set-up; "auto" leaves the agent's default. */
   model: string;
+  /**
+   * The key's other setting choices (setting id -> value), applied after every session set-up
+   * (session/set_config_option, or session/set_mode for agents without config options).
+   */
+  settings?: SettingChoices;
   /** Aborting cancels the turn: session/cancel once prompting, open permission requests resolve as cancelled. */
   signal?: AbortSignal;
   /**
@@ -56,6 +63,14 @@ export type TurnCallbacks = {
   onSessionId: (sessionId: string) => void;
   /** The agent's model offer, from the session set-up response or a config_option_update. */
   onModels?: (models: AgentModels) => void;
+  /** The agent's settings offer, from the set-up response, a switch's answer or a config_option_update. */
+  onSettings?: (settings: SessionSetting[]) => void;
+  /** The agent's slash commands (available_commands_update, Kiro's commands/available), any phase. */
+  onCommands?: (commands: AgentCommand[]) => void;
+  /** The agent's title for the session (session_info_update), any phase. */
+  onTitle?: (title: string) => void;
+  /** A stored choice the agent no longer offers or refused: forget it; `line` tells the user. */
+  onSettingDropped?: (id: string, line: string) => void;
   /**
    * Answers session/request_permission (ACP "Requesting Permission"). `signal` aborts when the turn
    * is cancelled or the agent withdraws the request; the client then answers `cancelled` itself.
@@ -81,4 +96,5 @@ export type AgentDescription = {
   protocolVersion: number;
   capabilities: acp.AgentCapabilities;
   models: AgentModels | undefined;
+  settings: SessionSetting[] | undefined;
 };

@@ -1,5 +1,6 @@
 import { type InferSelectModel, sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { SettingChoices } from "../domain/session-settings.js";
 import { type Attachment, AUTO_MODEL, type PendingFile, TURN_STATES } from "../domain/turn.js";
 
 /**
@@ -19,6 +20,8 @@ export const sessions = sqliteTable(
     /** Absolute path of the agent's cwd for this key. */
     workspacePath: text("workspace_path"),
     model: text("model").notNull().default(AUTO_MODEL),
+    /** The key's other setting choices (JSON object: setting id -> value; /settings, /mode, /effort). */
+    settings: text("settings", { mode: "json" }).$type<SettingChoices>(),
     /** When the key last sent a prompt (ISO 8601, UTC); SESSION_TTL_DAYS counts from here. */
     lastActivityAt: text("last_activity_at"),
     /** ISO 8601 (UTC). */

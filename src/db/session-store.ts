@@ -84,6 +84,20 @@ export function createSessionStore(database: OpenDatabase, now: () => Date = () 
         .run();
     },
 
+    /** Stores one setting choice of the key (undefined forgets it), creating the row when needed. */
+    setSetting(key: TopicKey, settingId: string, value: string | undefined): void {
+      const at = now().toISOString();
+      database.sqlite.transaction(() => {
+        const settings = { ...(getByKey.get({ ...key })?.settings ?? {}) };
+        if (value === undefined) delete settings[settingId];
+        else settings[settingId] = value;
+        db.insert(sessions)
+          .values({ ...key, settings, createdAt: at, updatedAt: at })
+          .onConflictDoUpdate({ target, set: { settings, updatedAt: at } })
+          .run();
+      })();
+    },
+
     /** The key's model, or {@link AUTO_MODEL} when the key has no row. */
     getModel(key: TopicKey): string {
       return db.select({ model: sessions.model }).from(sessions).where(byKey(key)).get()?.model ?? AUTO_MODEL;
@@ -104,6 +118,15 @@ export function createSessionStore(database: OpenDatabase, now: () => Date = () 
         .from(sessions)
         .where(and(eq(sessions.chatId, chatId), eq(sessions.userId, userId)))
         .orderBy(desc(sessions.updatedAt))
+        .all();
+    },
+
+    /** Every user's rows of one forum topic. */
+    topicRows(chatId: number, threadId: number): SessionRow[] {
+      return db
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.chatId, chatId), eq(sessions.threadId, threadId)))
         .all();
     },
 

@@ -47,8 +47,15 @@ export interface Store {
   clearSession(key: TopicKey): Promise<void>;
   /** Stores the key's model choice, creating its row when needed. */
   setModel(key: TopicKey, model: string): Promise<void>;
+  /**
+   * Stores one setting choice of the key (`value` undefined forgets it), creating its row when
+   * needed; the other choices stay.
+   */
+  setSetting(key: TopicKey, settingId: string, value: string | undefined): Promise<void>;
   /** The key's model choice, or "auto" when it has none. */
   model(key: TopicKey): Promise<string>;
+  /** Every user's rows of one forum topic (a topic closed: their sessions end). */
+  topicSessions(chatId: number, threadId: number): Promise<SessionRecord[]>;
   /** One user's rows in one chat, across topics, most recently updated first. */
   listSessions(chatId: number, userId: number): Promise<SessionRecord[]>;
   /**

@@ -1,4 +1,5 @@
 import type { StopReason } from "@agentclientprotocol/sdk";
+import type { SettingChoices } from "./session-settings.js";
 import type { TopicKey } from "./topic-key.js";
 
 /** A file saved for the agent: absolute path, name shown, MIME type, size in bytes. */
@@ -35,6 +36,8 @@ export type TurnUsage = {
   /** Context window tokens in use and its size (usage_update `used` / `size`). */
   contextUsed?: number;
   contextSize?: number;
+  /** Context used, percent, when the agent reports only that (Kiro's `_kiro.dev/metadata`). */
+  contextPercent?: number;
   cost?: { amount: number; currency: string };
   /** Tokens of this turn (PromptResponse.usage, unstable in ACP v1). */
   inputTokens?: number;
@@ -50,6 +53,8 @@ export type SessionRecord = TopicKey & {
   sessionId: string | null;
   workspacePath: string | null;
   model: string;
+  /** Setting choices besides the model (setting id -> value), or null when there are none. */
+  settings: SettingChoices | null;
   lastActivityAt: string | null;
   createdAt: string;
   updatedAt: string;

@@ -34,6 +34,8 @@ export type RunnerDeps = {
   /** Speech-to-text for voice notes and audio files when the agent takes no audio (TRANSCRIBE_URL). */
   transcribe?: Transcriber;
   workspaceBasePath: string;
+  /** Where adopted sessions' cwds may lie besides the workspace base (ADOPT_ROOTS). */
+  adoptRoots?: readonly string[];
   /** Copied into each new workspace before session/new (WORKSPACE_TEMPLATE_DIR), when set. */
   workspaceTemplateDir?: string | undefined;
   permissionMode: PermissionMode;

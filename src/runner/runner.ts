@@ -1,11 +1,15 @@
 import { type TopicKey, topicKeyId } from "../domain/topic-key.js";
 import { AUTO_MODEL, type NewTurn } from "../domain/turn.js";
 import type { QueuedTurn } from "../domain/turn-queue.js";
-import { ensureWorkspace, workspacePathFor } from "../workspace.js";
+import { workspacePathFor } from "../workspace.js";
+import { createAgentSessions } from "./agent-sessions.js";
 import { audioRoute } from "./audio-input.js";
 import { createPermissionPolicy } from "./permission-policy.js";
 import { remoteModels, remoteStatus } from "./remote-turns.js";
 import type { RunnerDeps, RunnerHandle } from "./runner-deps.js";
+import { promptText, settlesWithin, withEarlierContext, workspaceLookup } from "./runner-helpers.js";
+import { createSessionControls } from "./session-controls.js";
+import { createTurnControls } from "./turn-controls.js";
 import { createTurnExecution, type RunningTurn } from "./turn-execution.js";
 import type { LastTurn, PromptJob, Runner, TurnView } from "./types.js";
 
@@ -34,10 +38,14 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
   const local = deps.acpClient && deps.models && { acpClient: deps.acpClient, models: deps.models };
   const control = deps.control;
   if (!local && !control) throw new Error("the runner needs an ACP client and models, or a turn control");
+  const release = (key: TopicKey) =>
+    void (local?.acpClient.release(topicKeyId(key)) ?? control?.release(key));
+  const controls = createSessionControls({ store, models: local?.models, release });
   const execute =
     local &&
     createTurnExecution({
       store,
+      controls,
       acpClient: local.acpClient,
       models: local.models,
       policy: createPermissionPolicy({ mode: deps.permissionMode, store, logger }),
@@ -82,7 +90,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
           if (now) running.set(id, now);
           else running.delete(id);
         });
-        if (summary) last.set(id, summary);
+        if (summary) last.set(id, withEarlierContext(summary, last.get(id)));
         if (summary?.stopReason === "interrupted") tell(turn.turnId);
         // The agent is done: its slot goes to the next turn while the answer is still delivered.
         const posting = { turnId: turn.turnId, view: viewOf(turn).view };
@@ -159,6 +167,8 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     const queued = { turnId, key: job.key };
     const done = new Promise<void>((settle) => pending.set(queued.turnId, { view, settle }));
     await queue.enqueue(queued);
+    const busy = running.get(topicKeyId(job.key)); // the queue may have started this one at once
+    if (busy && busy.turnId !== turnId) view.queued?.(turnId);
     return { done };
   }
 
@@ -173,13 +183,9 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     }
   }
 
-  const workspaceFor = async (key: TopicKey): Promise<string> =>
-    ensureWorkspace(
-      (await store.session(key))?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, key),
-      deps.workspaceTemplateDir,
-    );
+  const workspaceFor = workspaceLookup(store, deps.workspaceBasePath, deps.workspaceTemplateDir);
 
-  return {
+  const runner: RunnerHandle = {
     accept: (job) => accept(job),
     submit: async (job) => (await accept(job)).done,
 
@@ -233,6 +239,9 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
     model: (key) => store.model(key),
     setModel: (key, model) => store.setModel(key, model),
     availableModels: () => (local ? local.models.get() : remoteModels(control)),
+    settings: (key) => controls.settings(key),
+    chooseSetting: (key, settingId, value) => controls.choose(key, settingId, value),
+    agentCommands: (key) => controls.agentCommands(key),
     listSessions: (chatId, userId) => store.listSessions(chatId, userId),
     workspaceFor,
     audioRoute: () => audioRoute(local?.acpClient.capabilities(), deps.transcribe),
@@ -277,23 +286,13 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
       while (submitting > 0) await new Promise((resolve) => setTimeout(resolve, 5));
       await queue.idle();
     },
-  };
-}
-
-/** The text of a prompt's text blocks, for the journal. */
-function promptText(job: PromptJob): string {
-  return job.prompt.map((block) => (block.type === "text" ? block.text : "")).join("\n");
-}
-
-/** Whether `promise` settles within `ms`. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const inTime = await Promise.race([
-    promise.then(() => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
+    ...createAgentSessions({
+      ...deps,
+      acpClient: local?.acpClient,
+      release,
+      adoptRoots: deps.adoptRoots ?? [],
     }),
-  ]);
-  clearTimeout(timer);
-  return inTime;
+    ...createTurnControls({ store, running, delivering, cancel: (key) => runner.cancel(key) }),
+  };
+  return runner;
 }

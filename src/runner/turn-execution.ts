@@ -18,6 +18,7 @@ import type { Logger } from "../logger.js";
 import { ensureWorkspace, workspacePathFor } from "../workspace.js";
 import { transcriptsFor } from "./audio-input.js";
 import type { PermissionPolicy } from "./permission-policy.js";
+import type { SessionControls } from "./session-controls.js";
 import type { FileFetcher, LastTurn, McpAccess, Transcriber, TurnOutcome, TurnView } from "./types.js";
 
 /** Why a running turn was aborted: /cancel, TURN_TIMEOUT_MS, or a shutdown. */
@@ -34,6 +35,8 @@ export type RunningTurn = {
 /** What a turn's execution needs; durations in ms. */
 export type TurnExecutionDeps = {
   store: Store;
+  /** Keeps each topic's settings offer. */
+  controls: Pick<SessionControls, "remember" | "rememberCommands">;
   acpClient: AcpClient;
   models: ModelCatalog;
   policy: PermissionPolicy;
@@ -131,7 +134,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
         row?.workspacePath ?? workspacePathFor(deps.workspaceBasePath, key),
         deps.workspaceTemplateDir,
       );
-      view.start({ workspacePath: cwd });
+      view.start({ workspacePath: cwd, turnId });
       const files = turn.files ?? [];
       const fetched = await fetchFiles(files, cwd, abort.signal);
       // Voice notes and audio files (saved like the rest) go as audio blocks or transcripts.
@@ -156,6 +159,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
               }
             : {}),
           model: row?.model ?? AUTO_MODEL,
+          settings: row?.settings ?? {},
           signal: abort.signal,
           keepAliveKey: topicKeyId(key),
           ...(mcp ? { mcpServers: () => mcp.access.grant(key) } : {}),
@@ -171,6 +175,18 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
             });
           },
           onModels: (offer) => deps.models.remember(offer),
+          onSettings: (offer) => deps.controls.remember(key, offer),
+          onCommands: (commands) => {
+            deps.controls.rememberCommands(key, commands);
+            view.agentCommands?.(commands);
+          },
+          onTitle: (title) => view.title?.(title),
+          onSettingDropped: (id, line) => {
+            void view.notice(line);
+            store.setSetting(key, id, undefined).catch((err: unknown) => {
+              log.error({ err, id }, "could not forget a setting choice");
+            });
+          },
           onAgent: (agent) => {
             store.recordAgent(turnId, agent).catch((err: unknown) => {
               log.warn({ err }, "could not record the turn's agent process");

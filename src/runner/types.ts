@@ -5,8 +5,11 @@ import type {
   RequestPermissionResponse,
   SessionUpdate,
 } from "@agentclientprotocol/sdk";
+import type { AgentCommand } from "../domain/agent-commands.js";
 import type { AgentModels } from "../domain/agent-models.js";
+import type { AgentSessionInfo } from "../domain/agent-sessions.js";
 import type { ScheduleRecord, ScheduleWhen } from "../domain/schedule.js";
+import type { SessionSetting } from "../domain/session-settings.js";
 import type { TopicKey } from "../domain/topic-key.js";
 import type { Attachment, PendingFile, SessionRecord, TurnResult, TurnUsage } from "../domain/turn.js";
 
@@ -25,16 +28,33 @@ export type TurnOutcome =
  */
 export type TurnView = {
   /** The turn is running in `workspacePath` (show typing; files the agent links resolve there). */
-  start(info: { workspacePath: string }): void;
+  start(info: { workspacePath: string; turnId?: number }): void;
+  /**
+   * The prompt of turn `turnId` waits behind the topic's running turn (a "queued" note, with a way
+   * to send it now: Runner.sendNow).
+   */
+  queued?(turnId: number): void;
   /** A live ACP session/update of this turn (text, tool calls, plan...). */
   update(update: SessionUpdate): void;
   /** A one-line notice (context not restored, tool refused, queued behind other turns...). */
   notice(line: string): Promise<void>;
   /**
    * Asks the user to answer a session/request_permission (ACP "Requesting Permission"); resolves
-   * with the chosen option, or `cancelled` on timeout or when `signal` aborts.
+   * with the chosen option, or `cancelled` on timeout or when `signal` aborts. `forSession`: the
+   * user allowed the tool kind for the rest of the session (the bot's own choice, offered when the
+   * agent has no allow_always; the response selects allow_once).
    */
-  askPermission(request: RequestPermissionRequest, signal: AbortSignal): Promise<RequestPermissionResponse>;
+  askPermission(
+    request: RequestPermissionRequest,
+    signal: AbortSignal,
+  ): Promise<RequestPermissionResponse & { forSession?: true }>;
+  /**
+   * The agent announced its slash commands (ACP available_commands_update): the chat's command menu
+   * may show them.
+   */
+  agentCommands?(commands: AgentCommand[]): void;
+  /** The agent named the session (ACP session_info_update): the forum topic may take the name. */
+  title?(title: string): void;
   /** The turn is over; deliver the rest of the answer (resolves when it is delivered). */
   finish(outcome: TurnOutcome): Promise<void>;
   /**
@@ -106,6 +126,9 @@ export type TopicStatus = {
   last: LastTurn | undefined;
 };
 
+/** A key's settings (see {@link Runner.settings}). */
+export type TopicSettings = { sessionId: string | null; settings: SessionSetting[] };
+
 /**
  * What /cancel did: whether a running turn was told to stop, whether an answer still being posted
  * was stopped (the rest goes as a document), and how many queued prompts were dropped.
@@ -131,6 +154,34 @@ export type Runner = {
   /** /cancel: cancels the key's running turn (session/cancel) and drops its queued prompts. */
   cancel(key: TopicKey): Promise<CancelResult>;
   /**
+   * The agent's own sessions (ACP session/list); undefined when it offers no list.
+   *
+   * @throws UserFacingError when the agent cannot be started or fails.
+   */
+  agentSessions(): Promise<AgentSessionInfo[] | undefined>;
+  /**
+   * Binds one of the agent's sessions to the key, its cwd as the workspace (the next turn resumes
+   * or loads it). Returns a one-line refusal (cwd outside WORKSPACE_BASE_PATH and ADOPT_ROOTS, or
+   * missing); nothing changes then.
+   */
+  adoptSession(key: TopicKey, session: AgentSessionInfo): Promise<string | undefined>;
+  /**
+   * Forks the key's session (ACP session/fork) into the topic `openTopic` creates; returns its key,
+   * or a one-line refusal (no session yet, the agent cannot fork).
+   *
+   * @throws UserFacingError when the agent cannot be started or fails; what `openTopic` throws.
+   */
+  forkSession(key: TopicKey, openTopic: () => Promise<TopicKey>): Promise<TopicKey | string>;
+  /** A forum topic was closed: its sessions are closed (session/close when offered) and forgotten; workspaces stay. */
+  topicClosed(chatId: number, threadId: number): Promise<number>;
+  /** The ⏹ Stop button of turn `turnId`, tapped by `userId`: /cancel for its topic; the one-line answer. */
+  stopTurn(turnId: number, userId: number): Promise<string>;
+  /**
+   * The ⏩ Send now button of queued turn `turnId`, tapped by `userId`: cancels the topic's running
+   * turn so the queued prompts go next; the one-line answer.
+   */
+  sendNow(turnId: number, userId: number): Promise<string>;
+  /**
    * Runs an interrupted turn's prompt again (the Retry button), as a new turn of the same key, by
    * `userId`. Returns why it cannot be retried, or undefined when it was queued.
    */
@@ -153,6 +204,22 @@ export type Runner = {
    * @throws UserFacingError when the agent cannot be started to ask.
    */
   availableModels(): Promise<AgentModels | undefined>;
+  /**
+   * The settings the agent offers for the key's session (ACP config options, or the older modes and
+   * models), each marked with the key's current value, and the key's session id.
+   *
+   * @throws UserFacingError when the agent cannot be started to ask.
+   */
+  settings(key: TopicKey): Promise<TopicSettings>;
+  /**
+   * Stores a setting choice of the key (applied after every session set-up from the next turn on).
+   * Returns a one-line refusal when the agent offers no such setting or value; nothing changes then.
+   *
+   * @throws UserFacingError when the agent cannot be started to ask.
+   */
+  chooseSetting(key: TopicKey, settingId: string, value: string): Promise<string | undefined>;
+  /** The agent's own slash commands as last announced for the key (any topic's before); [] before any. */
+  agentCommands(key: TopicKey): AgentCommand[];
   /** One user's sessions in one chat, across topics, most recently updated first. */
   listSessions(chatId: number, userId: number): Promise<SessionRecord[]>;
   /** What /status shows for the key. */

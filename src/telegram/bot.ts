@@ -1,4 +1,5 @@
 import { Telegraf } from "telegraf";
+import { message } from "telegraf/filters";
 import { StoreUnavailableError } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
 import type { Runner, ScheduleBook } from "../runner/types.js";
@@ -12,6 +13,7 @@ import { QUESTION_CALLBACK_PREFIX, type QuestionPrompts } from "./question-promp
 import { createReply } from "./replies.js";
 import { createRouter } from "./router.js";
 import { registerScheduleCommands } from "./schedule-command.js";
+import { registerTurnButtons } from "./turn-button-handlers.js";
 import { updateLogger } from "./update-logger.js";
 
 /** How long one update's handlers may take before Telegraf gives up on them, ms. */
@@ -49,6 +51,8 @@ export function registerBot(
     schedules: ScheduleBook;
     allowedUserIds: ReadonlySet<number>;
     agentCommand: string;
+    /** NEW_OPENS_TOPIC. */
+    newOpensTopic?: boolean;
     inputDebounceMs: number;
     logger: Logger;
   },
@@ -91,12 +95,31 @@ export function registerBot(
   router.action(PERMISSION_CALLBACK_PREFIX, (ctx, data) => deps.prompts.handleCallback(ctx, data));
   router.action(QUESTION_CALLBACK_PREFIX, (ctx, data) => deps.questions.handleCallback(ctx, data));
   registerScheduleCommands(router, { schedules: deps.schedules, reply, logger });
-  registerCommands(router, { runner, outbox: deps.outbox, reply, agentCommand: deps.agentCommand, logger });
+  registerCommands(router, {
+    runner,
+    outbox: deps.outbox,
+    reply,
+    agentCommand: deps.agentCommand,
+    newOpensTopic: deps.newOpensTopic ?? false,
+    logger,
+  });
   registerRetryButton(router, { runner, logger });
+  registerTurnButtons(router, { runner, logger });
   registerAnswerButton(router, { runner, outbox: deps.outbox, logger });
   registerPromptHandlers(bot, { runner, router, intake, reply, logger });
   // After the message handlers, so text messages (the hot path) skip this layer.
   router.mountActions(bot, (ctx, err) => updateLogger(ctx, logger).error({ err }, "button tap failed"));
+  // A closed forum topic ends its sessions (session/close when offered); the workspaces stay.
+  bot.on(message("forum_topic_closed"), (ctx) => {
+    const threadId = ctx.message.message_thread_id;
+    if (threadId === undefined) return;
+    void runner
+      .topicClosed(ctx.chat.id, threadId)
+      .then((closed) => updateLogger(ctx, logger).info({ closed }, "forum topic closed: its sessions closed"))
+      .catch((err: unknown) =>
+        updateLogger(ctx, logger).error({ err }, "could not close a closed topic's sessions"),
+      );
+  });
   registerUnsupportedContent(bot, reply, logger);
 
   return { flushInput: () => intake.flushAll() };

@@ -3,6 +3,7 @@ import { threadParam } from "../domain/topic-key.js";
 import type { Logger } from "../logger.js";
 import type { Page } from "./markdown.js";
 import { botApiDescription, type Outbox, type OutboxPriority } from "./outbox.js";
+import type { StopButton } from "./stop-button.js";
 
 /** Whether the Bot API server answers sendMessageDraft (Bot API 9.3+); shared by all renderers. */
 export type DraftSupport = { available: boolean };
@@ -34,9 +35,11 @@ export function createFormattedSender(deps: {
   chatId: number;
   threadId: number;
   drafts: DraftSupport;
+  /** The turn's Stop button, which rides on posts while the turn runs. */
+  stop?: StopButton;
   logger: Logger;
 }) {
-  const { telegram, outbox, chatId, logger } = deps;
+  const { telegram, outbox, chatId, logger, stop } = deps;
   const thread = threadParam(deps.threadId);
 
   return {
@@ -63,22 +66,41 @@ export function createFormattedSender(deps: {
           };
         };
         if (target?.id === undefined) {
-          const sent = await outbox.send(
-            chatId,
-            () => {
-              const { text, extra } = prepare();
-              return telegram.sendMessage(chatId, text, { ...thread, ...extra });
-            },
-            queued,
-          );
-          return { id: sent.message_id, html: current.html };
+          let button = false;
+          let sentId: number | undefined;
+          try {
+            const sent = await outbox.send(
+              chatId,
+              () => {
+                const { text, extra } = prepare();
+                const markup = stop?.forSend();
+                button ||= markup !== undefined;
+                return telegram.sendMessage(chatId, text, {
+                  ...thread,
+                  ...extra,
+                  ...(markup ? { reply_markup: markup } : {}),
+                });
+              },
+              queued,
+            );
+            sentId = sent.message_id;
+          } finally {
+            stop?.sent(sentId, button);
+          }
+          return { id: sentId, html: current.html };
         }
         const id = target.id;
         await outbox.send(
           chatId,
           () => {
             const { text, extra } = prepare();
-            return telegram.editMessageText(chatId, id, undefined, text, extra);
+            const markup = stop?.forEdit(id);
+            // An edit without reply_markup takes the Stop button off (Bot API editMessageText).
+            stop?.edited(id, markup !== undefined);
+            return telegram.editMessageText(chatId, id, undefined, text, {
+              ...extra,
+              ...(markup ? { reply_markup: markup } : {}),
+            });
           },
           queued,
         );

@@ -8,12 +8,27 @@ import { threadIdOf } from "../domain/topic-key.js";
 import type { PermissionTap } from "../domain/turn-control.js";
 import type { Logger } from "../logger.js";
 import type { Outbox } from "./outbox.js";
+import { compactDiff, diffsOf, unifiedDiff } from "./tool-diff.js";
 
 type Tapper = PermissionTap["from"];
 type AnswerTap = (text: string, showAlert: boolean) => Promise<unknown>;
 
 /** callback_data prefix of permission buttons: `p:<nonce>:<option index>` (≤ 64 bytes, Bot API). */
 export const PERMISSION_CALLBACK_PREFIX = "p:";
+/** The option index of the bot's own "Allow for this session" button. */
+const FOR_SESSION = "s";
+/** Longest diff shown in the prompt message, characters (the message's limit is 4096). */
+const DIFF_CHARS = 2_500;
+
+/**
+ * The user's answer to a permission prompt: the ACP response, and `forSession` when they chose the
+ * bot's own "Allow for this session" (the agent offered no allow_always; the response selects its
+ * allow_once option, and the caller remembers the choice for the session).
+ */
+export type PermissionAnswer = RequestPermissionResponse & { forSession?: true };
+
+const escapeHtml = (text: string) =>
+  text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 
 type Pending = {
   ownerUserId: number;
@@ -21,7 +36,7 @@ type Pending = {
   messageId: number;
   text: string;
   request: RequestPermissionRequest;
-  settle: (response: RequestPermissionResponse, note: string) => void;
+  settle: (response: PermissionAnswer, note: string) => void;
 };
 
 /** Where a prompt goes and who may answer it. */
@@ -51,12 +66,13 @@ export function createPermissionPrompts(deps: {
   const { telegram, outbox, logger } = deps;
   const pending = new Map<string, Pending>();
 
-  const editQuietly = (chatId: number, messageId: number, text: string) =>
+  const editQuietly = (chatId: number, messageId: number, html: string) =>
     outbox
       .send(
         chatId,
         () =>
-          telegram.editMessageText(chatId, messageId, undefined, text, {
+          telegram.editMessageText(chatId, messageId, undefined, html, {
+            parse_mode: "HTML",
             reply_markup: { inline_keyboard: [] },
           }),
         "permission prompt edit",
@@ -73,28 +89,60 @@ export function createPermissionPrompts(deps: {
       target: PromptTarget,
       request: RequestPermissionRequest,
       signal: AbortSignal,
-    ): Promise<RequestPermissionResponse> {
+    ): Promise<PermissionAnswer> {
       const nonce = randomBytes(6).toString("base64url");
+      const diffs = diffsOf(request.toolCall.content);
+      const whole = diffs.length > 0 ? unifiedDiff(diffs) : "";
+      const shown = whole === "" ? undefined : compactDiff(whole, DIFF_CHARS);
+      const thread =
+        target.messageThreadId === undefined ? {} : { message_thread_id: target.messageThreadId };
+      if (shown?.cut) {
+        // The whole change as a document before the prompt, so the decision can be made on all of it.
+        await outbox.send(
+          target.chatId,
+          () =>
+            telegram.sendDocument(
+              target.chatId,
+              { source: Buffer.from(whole, "utf8"), filename: "changes.diff" },
+              {
+                ...thread,
+                caption: `The whole change (${diffs.map((d) => d.path).join(", ")}).`.slice(0, 1024),
+              },
+            ),
+          "permission diff",
+        );
+      }
       const text = `🔐 The agent asks to use ${toolLabel(request)}.`;
+      const html = `${escapeHtml(text)}${shown ? `\n<pre><code class="language-diff">${escapeHtml(shown.text)}</code></pre>` : ""}`;
       const keyboard: InlineKeyboardButton[][] = request.options.map((option, index) => [
         { text: option.name, callback_data: `${PERMISSION_CALLBACK_PREFIX}${nonce}:${index}` },
       ]);
+      const offersAlways = request.options.some((o) => o.kind === "allow_always");
+      if (!offersAlways && request.options.some((o) => o.kind === "allow_once")) {
+        keyboard.push([
+          {
+            text: "Allow for this session",
+            callback_data: `${PERMISSION_CALLBACK_PREFIX}${nonce}:${FOR_SESSION}`,
+          },
+        ]);
+      }
       const message = await outbox.send(
         target.chatId,
         () =>
-          telegram.sendMessage(target.chatId, text, {
-            ...(target.messageThreadId === undefined ? {} : { message_thread_id: target.messageThreadId }),
+          telegram.sendMessage(target.chatId, html, {
+            ...thread,
+            parse_mode: "HTML",
             reply_markup: { inline_keyboard: keyboard },
           }),
         "permission prompt",
       );
-      return new Promise<RequestPermissionResponse>((resolve) => {
-        const finish = (response: RequestPermissionResponse, note: string) => {
+      return new Promise<PermissionAnswer>((resolve) => {
+        const finish = (response: PermissionAnswer, note: string) => {
           if (!pending.delete(nonce)) return;
           clearTimeout(timer);
           signal.removeEventListener("abort", onAbort);
           resolve(response);
-          void editQuietly(target.chatId, message.message_id, `${text}\n${note}`);
+          void editQuietly(target.chatId, message.message_id, `${html}\n${escapeHtml(note)}`);
         };
         const onAbort = () => finish({ outcome: { outcome: "cancelled" } }, "⏹ Cancelled with the turn.");
         const timer = setTimeout(
@@ -169,17 +217,24 @@ export function createPermissionPrompts(deps: {
       await answer("Only the user whose prompt this is can answer it.", true);
       return true;
     }
-    const option = prompt.request.options[Number(index)];
+    const forSession = index === FOR_SESSION;
+    const option = forSession
+      ? prompt.request.options.find((o) => o.kind === "allow_once")
+      : prompt.request.options[Number(index)];
     if (!option) {
       await answer("Unknown option.", true);
       return true;
     }
     const who = from.username ? `@${from.username}` : from.firstName;
+    const name = forSession ? "Allow for this session" : option.name;
     prompt.settle(
-      { outcome: { outcome: "selected", optionId: option.optionId } },
-      `→ ${option.name} (${who})`,
+      {
+        outcome: { outcome: "selected", optionId: option.optionId },
+        ...(forSession ? { forSession: true as const } : {}),
+      },
+      `→ ${name} (${who})`,
     );
-    await answer(option.name, false);
+    await answer(name, false);
     return true;
   }
 }

@@ -1,7 +1,9 @@
-import type { PlanEntry, SessionUpdate, ToolCallStatus } from "@agentclientprotocol/sdk";
+import path from "node:path";
+import type { PlanEntry, SessionUpdate, ToolCallContent, ToolCallStatus } from "@agentclientprotocol/sdk";
 import type { Step } from "./answer-stream.js";
 import type { FormattedSender, Shown } from "./formatted-send.js";
 import { splitText } from "./split-text.js";
+import { diffStats, diffsOf } from "./tool-diff.js";
 
 /** First line of the progress message (tool calls, plan, thoughts). */
 export const PROGRESS_HEADER = "⚙️ Progress";
@@ -31,7 +33,7 @@ export type ProgressUpdate = Extract<
  * calls.
  */
 export function createProgressMessage(showThoughts: boolean) {
-  const tools = new Map<string, { title: string; status: ToolCallStatus }>();
+  const tools = new Map<string, { title: string; status: ToolCallStatus; change?: string }>();
   let plan: PlanEntry[] = [];
   let thought = "";
   /** When the first progress update arrived (Date.now()). */
@@ -45,13 +47,19 @@ export function createProgressMessage(showThoughts: boolean) {
           if (showThoughts && update.content.type === "text") thought += update.content.text;
           return;
         case "tool_call":
-          tools.set(update.toolCallId, { title: update.title, status: update.status ?? "pending" });
+          tools.set(update.toolCallId, {
+            title: update.title,
+            status: update.status ?? "pending",
+            ...changeOf(update.content),
+          });
           return;
         case "tool_call_update": {
           const known = tools.get(update.toolCallId);
+          const change = changeOf(update.content).change ?? known?.change;
           tools.set(update.toolCallId, {
             title: update.title ?? known?.title ?? update.kind ?? "tool call",
             status: update.status ?? known?.status ?? "pending",
+            ...(change ? { change } : {}),
           });
           return;
         }
@@ -71,7 +79,7 @@ export function createProgressMessage(showThoughts: boolean) {
       if (entries.length > TOOL_LINES_SHOWN)
         lines.push(`… ${entries.length - TOOL_LINES_SHOWN} earlier tool calls`);
       for (const tool of entries.slice(-TOOL_LINES_SHOWN))
-        lines.push(`${STATUS_ICON[tool.status]} ${tool.title}`);
+        lines.push(`${STATUS_ICON[tool.status]} ${tool.title}${tool.change ? ` (${tool.change})` : ""}`);
       if (plan.length > 0) {
         lines.push("📋 Plan");
         for (const entry of plan) lines.push(`${PLAN_ICON[entry.status]} ${entry.content}`);
@@ -79,6 +87,16 @@ export function createProgressMessage(showThoughts: boolean) {
       if (thoughts) lines.push(`💭 ${thought.trim().slice(-THOUGHT_TAIL_CHARS)}`);
       return splitText(lines.join("\n"), 4000)[0] ?? "";
     },
+  };
+}
+
+/** A tool call's file changes as `+3 −1 a.ts`, when its content holds diff blocks. */
+function changeOf(content: ToolCallContent[] | null | undefined): { change?: string } {
+  const diffs = diffsOf(content);
+  if (diffs.length === 0) return {};
+  const { added, removed } = diffStats(diffs);
+  return {
+    change: `+${added} −${removed} ${diffs.map((d) => path.basename(d.path)).join(", ")}`.slice(0, 200),
   };
 }
 

@@ -6,6 +6,7 @@ import { type MessageTopic, topicOf } from "../domain/topic-key.js";
 import type { Attachment, PendingFile } from "../domain/turn.js";
 import type { Logger } from "../logger.js";
 import type { Runner } from "../runner/types.js";
+import { agentPromptText } from "./agent-command-menu.js";
 import { audioFileName, MAX_DOWNLOAD_BYTES, tooLargeLine } from "./attachments.js";
 import type { PromptIntake } from "./prompt-intake.js";
 import type { Reply } from "./replies.js";
@@ -78,9 +79,13 @@ export function registerPromptHandlers(
     }
     const topic = topicOf(ctx.message);
     if (!topic || ctx.message.text.trim() === "") return;
-    return deps.intake.add(topic.key, ctx.message.text, (text) =>
-      startTurn(ctx, topic, [{ type: "text", text }]),
-    );
+    const entity = ctx.message.entities?.[0];
+    // A command the bot does not handle goes to the agent as `/name args` (ACP "Slash Commands").
+    const input =
+      entity?.type === "bot_command" && entity.offset === 0
+        ? agentPromptText(ctx.message.text, entity.length, ctx.me, runner.agentCommands(topic.key))
+        : ctx.message.text;
+    return deps.intake.add(topic.key, input, (text) => startTurn(ctx, topic, [{ type: "text", text }]));
   });
 
   /**

@@ -1,6 +1,15 @@
 import type { TopicStatus } from "../runner/types.js";
 
-/** The /status text: agent, session, model, workspace, state, last turn with its usage. */
+/** A percentage as /status shows it: one decimal below 10 %, whole numbers above. */
+function percentText(percent: number): string {
+  return `${percent < 10 ? Math.round(percent * 10) / 10 : Math.round(percent)}%`;
+}
+
+/**
+ * The /status text: agent, session, model, workspace, state, last turn with its usage: context used
+ * / size in tokens with the percentage (ACP usage_update), or the percentage alone when the agent
+ * reports only that (Kiro), tokens and cost.
+ */
 export function statusText(agentCommand: string, status: TopicStatus): string {
   const state =
     status.runningForMs === undefined
@@ -18,9 +27,13 @@ export function statusText(agentCommand: string, status: TopicStatus): string {
     const usage = last.usage;
     const extras: string[] = [];
     if (usage?.contextUsed !== undefined && usage.contextSize !== undefined) {
+      const percent =
+        usage.contextSize > 0 ? ` (${percentText((usage.contextUsed / usage.contextSize) * 100)})` : "";
       extras.push(
-        `context ${usage.contextUsed.toLocaleString("en")}/${usage.contextSize.toLocaleString("en")} tokens`,
+        `context ${usage.contextUsed.toLocaleString("en")}/${usage.contextSize.toLocaleString("en")} tokens${percent}`,
       );
+    } else if (usage?.contextPercent !== undefined) {
+      extras.push(`context ${percentText(usage.contextPercent)} used`);
     }
     if (usage?.inputTokens !== undefined || usage?.outputTokens !== undefined) {
       extras.push(`tokens in ${usage.inputTokens ?? "?"} / out ${usage.outputTokens ?? "?"}`);

@@ -1,6 +1,6 @@
 import type { SessionUpdate } from "@agentclientprotocol/sdk";
 import type { Telegram } from "telegraf";
-import { messageThreadIdOf, type TopicKey, threadParam } from "../domain/topic-key.js";
+import { messageThreadIdOf, type TopicKey } from "../domain/topic-key.js";
 import type { Logger } from "../logger.js";
 import type { TurnView } from "../runner/types.js";
 import { createAnswerDelivery, type RichMessagesMode } from "./answer-delivery.js";
@@ -12,7 +12,8 @@ import type { PermissionPrompts } from "./permission-prompts.js";
 import { createProgressMessage, createProgressStream } from "./progress-message.js";
 import { createRichSender } from "./rich-send.js";
 import { splitText } from "./split-text.js";
-import { createTypingAction, type OutgoingFile, sendTurnFile } from "./turn-files.js";
+import { createTurnButtons } from "./turn-buttons.js";
+import { answerDocumentStep, createTypingAction, type OutgoingFile, sendTurnFile } from "./turn-files.js";
 
 /** Options of {@link createStreamRenderer}; durations in ms, lengths in UTF-16 code units. */
 export type StreamRendererOptions = {
@@ -61,12 +62,14 @@ type Op = Step | { waitUntil: number } | "idle" | "done";
 export function createStreamRenderer(options: StreamRendererOptions): TurnView {
   const { telegram, outbox, key, logger } = options;
   const chatId = key.chatId;
+  const buttons = createTurnButtons({ telegram, outbox, key, logger });
   const sender = createFormattedSender({
     telegram,
     outbox,
     chatId,
     threadId: key.threadId,
     drafts: options.drafts,
+    stop: buttons.stop,
     logger,
   });
   const typing = createTypingAction(telegram, key, (err) =>
@@ -146,38 +149,22 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
   function documentStep(): Step | undefined {
     if (documentSent || !(stopped || pages.overflows()) || !pages.hasText()) return undefined;
     documentSent = true;
-    const source = Buffer.from(pages.markdown(), "utf8");
-    return {
-      run: async () => {
-        await outbox.send(
-          chatId,
-          () =>
-            telegram.sendDocument(
-              chatId,
-              { source, filename: "answer.md" },
-              {
-                ...threadParam(key.threadId),
-                caption: `The whole answer (${pages.length().toLocaleString("en")} characters).`,
-              },
-            ),
-          { label: "answer.md", priority: "message", topic: key.threadId },
-        );
-      },
-    };
+    return answerDocumentStep({ telegram, outbox }, key, pages);
   }
 
   /** The next Bot API operation, or how long to wait for one. */
   function nextOp(now: number): Op {
     if (abandoned) return "done";
-    const notice = noticeStep();
+    const notice = noticeStep() ?? buttons.early();
     if (notice) return notice;
-    if (stopped) return final ? (documentStep() ?? fileStep() ?? "done") : "idle";
+    if (stopped) return final ? (documentStep() ?? fileStep() ?? buttons.last() ?? "done") : "idle";
     const answerNext = answer.next(now);
     if (typeof answerNext !== "number") return answerNext;
     const progressNext = progress.next(now, { textShown: answer.hasShownText(), final });
     if (typeof progressNext !== "number") return progressNext;
     const waitUntil = Math.min(answerNext, progressNext);
-    if (final && waitUntil === Number.POSITIVE_INFINITY) return documentStep() ?? fileStep() ?? "done";
+    if (final && waitUntil === Number.POSITIVE_INFINITY)
+      return documentStep() ?? fileStep() ?? buttons.last() ?? "done";
     return waitUntil === Number.POSITIVE_INFINITY ? "idle" : { waitUntil };
   }
 
@@ -212,6 +199,7 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
   return {
     start(info) {
       workspacePath = info.workspacePath;
+      if (info.turnId !== undefined) buttons.start(info.turnId);
       typing.start();
       void ensurePump();
     },
@@ -284,8 +272,14 @@ export function createStreamRenderer(options: StreamRendererOptions): TurnView {
       return undelivered;
     },
 
+    queued(turnId) {
+      buttons.queued(turnId);
+      void ensurePump();
+    },
+
     async finish(outcome) {
       typing.stop();
+      buttons.stop.disarm();
       pages.end(outcome);
       final = true;
       // An intermediate edit still waiting in the outbox now carries the final text: send it first.

@@ -1,5 +1,7 @@
 import type { Telegram } from "telegraf";
 import { messageThreadIdOf, type TopicKey, threadParam } from "../domain/topic-key.js";
+import type { AnswerPages } from "./answer-pages.js";
+import type { Step } from "./answer-stream.js";
 import { sendWorkspaceFile } from "./file-sender.js";
 import type { Outbox } from "./outbox.js";
 
@@ -64,6 +66,37 @@ export function createTypingAction(
     stop() {
       clearInterval(timer);
       timer = undefined;
+    },
+  };
+}
+
+/**
+ * The step that sends a whole answer as one `answer.md` document (sendDocument) into the turn's
+ * topic, with its length as the caption: an answer past MAX_ANSWER_CHARS, or one whose posting
+ * /cancel or Stop cut.
+ */
+export function answerDocumentStep(
+  deps: { telegram: Telegram; outbox: Outbox },
+  key: TopicKey,
+  pages: Pick<AnswerPages, "markdown" | "length">,
+): Step {
+  const source = Buffer.from(pages.markdown(), "utf8");
+  const chatId = key.chatId;
+  return {
+    run: async () => {
+      await deps.outbox.send(
+        chatId,
+        () =>
+          deps.telegram.sendDocument(
+            chatId,
+            { source, filename: "answer.md" },
+            {
+              ...threadParam(key.threadId),
+              caption: `The whole answer (${pages.length().toLocaleString("en")} characters).`,
+            },
+          ),
+        { label: "answer.md", priority: "message", topic: key.threadId },
+      );
     },
   };
 }

@@ -61,6 +61,36 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         expect(await store.session(other)).toBeUndefined();
       }));
 
+    it("keeps a key's setting choices one by one, beside its session and model, across a reopen", () =>
+      using(async (f) => {
+        await f.store.setSetting(key, "mode", "plan");
+        expect((await f.store.session(key))?.settings).toEqual({ mode: "plan" });
+        await f.store.saveSession(key, "s-1", "/w/7");
+        await f.store.setModel(key, "smart");
+        await f.store.setSetting(key, "effort", "high");
+        await f.store.setSetting(key, "mode", "code");
+        expect(await f.store.session(key)).toMatchObject({
+          sessionId: "s-1",
+          model: "smart",
+          settings: { mode: "code", effort: "high" },
+        });
+        await f.store.setSetting(key, "mode", undefined);
+        const again = await f.reopen();
+        expect((await again.session(key))?.settings).toEqual({ effort: "high" });
+        expect((await again.session(other))?.settings).toBeUndefined();
+      }));
+
+    it("lists every user's sessions of one forum topic", () =>
+      using(async ({ store }) => {
+        await store.saveSession(key, "s-1", "/w/7");
+        await store.saveSession({ ...key, userId: 43 }, "s-2", "/w/7b");
+        await store.saveSession(other, "s-3", "/w/8");
+        await store.saveSession({ ...key, chatId: -200 }, "s-4", "/w/y");
+        const rows = await store.topicSessions(key.chatId, key.threadId);
+        expect(rows.map((r) => r.sessionId).sort()).toEqual(["s-1", "s-2"]);
+        expect(await store.topicSessions(key.chatId, 99)).toEqual([]);
+      }));
+
     it("lists one user's sessions in a chat, most recently updated first", () =>
       using(async ({ store, clock }) => {
         await store.saveSession(key, "s-1", "/w/7");

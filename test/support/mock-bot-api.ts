@@ -71,7 +71,9 @@ export const BUDGETED_METHODS: ReadonlySet<string> = new Set([
  * A local mock of the Telegram Bot API on 127.0.0.1 (point Telegraf's `telegram.apiRoot` at `url`).
  * Records every call and answers getMe, sendMessage, editMessageText, editMessageReplyMarkup,
  * sendMessageDraft, sendChatAction, sendPhoto, sendDocument, getFile (and serves file downloads),
- * setWebhook, getWebhookInfo, deleteWebhook, setMyCommands, answerCallbackQuery and getUpdates; other
+ * setWebhook, getWebhookInfo, deleteWebhook, setMyCommands (checking the commands and scope),
+ * editForumTopic and createForumTopic (checking the name; created topics get a fresh thread id),
+ * answerCallbackQuery and getUpdates; other
  * methods get a 404 "method not found", as the real API does. Tests can force answers with `inject`
  * or `fail`, and have Telegram's limits enforced with 429s (`enforce`).
  *
@@ -113,6 +115,8 @@ export async function startMockBotApi(
       res.once("close", done);
     });
   let nextMessageId = 1000;
+  /** Forum topic names by `<chat id>:<message_thread_id>` (createForumTopic, editForumTopic). */
+  const topicNames = new Map<string, string>();
   let tooManyRequests = 0;
 
   const enforce = (method: string, payload: Record<string, unknown>): number | undefined => {
@@ -281,8 +285,38 @@ export async function startMockBotApi(
       }
       case "editMessageReplyMarkup":
         return ok({ message_id: payload.message_id, chat: { id: chatId } });
+      case "setMyCommands": {
+        // Bot API setMyCommands: 0-100 commands of 1-32 [a-z0-9_] with 1-256 character descriptions;
+        // scope, when given, a BotCommandScope (a chat scope needs chat_id).
+        const problem = setMyCommandsProblem(payload);
+        if (problem)
+          return answer(400, { ok: false, error_code: 400, description: `Bad Request: ${problem}` });
+        return ok(true);
+      }
+      case "editForumTopic": {
+        // Bot API editForumTopic: chat_id, message_thread_id; name 0-128 characters (optional).
+        const name = payload.name;
+        if (!Number.isInteger(Number(payload.message_thread_id)) || payload.chat_id === undefined)
+          return answer(400, {
+            ok: false,
+            error_code: 400,
+            description: "Bad Request: message thread not found",
+          });
+        if (name !== undefined && (typeof name !== "string" || name.length > 128))
+          return answer(400, { ok: false, error_code: 400, description: "Bad Request: TOPIC_NAME_INVALID" });
+        if (typeof name === "string") topicNames.set(`${chatId}:${payload.message_thread_id}`, name);
+        return ok(true);
+      }
+      case "createForumTopic": {
+        // Bot API createForumTopic: chat_id, name 1-128 characters; answers a ForumTopic.
+        const name = payload.name;
+        if (typeof name !== "string" || name.length < 1 || name.length > 128)
+          return answer(400, { ok: false, error_code: 400, description: "Bad Request: TOPIC_NAME_INVALID" });
+        nextMessageId += 1;
+        topicNames.set(`${chatId}:${nextMessageId}`, name);
+        return ok({ message_thread_id: nextMessageId, name, icon_color: 7322096 });
+      }
       case "sendChatAction":
-      case "setMyCommands":
       case "answerCallbackQuery":
         return ok(true);
       case "setWebhook":
@@ -324,6 +358,8 @@ export async function startMockBotApi(
   const api = {
     url: `http://127.0.0.1:${port}`,
     calls,
+    /** Forum topic names by `<chat id>:<message_thread_id>` (createForumTopic, editForumTopic). */
+    topicNames,
     /** 429 answers the enforcement gave. */
     get tooManyRequests() {
       return tooManyRequests;
@@ -410,6 +446,38 @@ export async function startMockBotApi(
 
 /** The mock's handle, as returned by {@link startMockBotApi}. */
 export type MockBotApi = Awaited<ReturnType<typeof startMockBotApi>>;
+
+const SCOPES = new Set([
+  "default",
+  "all_private_chats",
+  "all_group_chats",
+  "all_chat_administrators",
+  "chat",
+  "chat_administrators",
+  "chat_member",
+]);
+
+/** Why a setMyCommands payload breaks the Bot API's rules, or undefined when it keeps them. */
+function setMyCommandsProblem(payload: Record<string, unknown>): string | undefined {
+  const commands = payload.commands as Array<{ command?: unknown; description?: unknown }> | undefined;
+  if (!Array.isArray(commands) || commands.length > 100) return "commands must be an array of at most 100";
+  for (const c of commands) {
+    if (typeof c.command !== "string" || !/^[a-z0-9_]{1,32}$/.test(c.command)) return "BOT_COMMAND_INVALID";
+    if (typeof c.description !== "string" || c.description.length < 1 || c.description.length > 256)
+      return "command description must be 1-256 characters";
+  }
+  const scope = payload.scope as { type?: unknown; chat_id?: unknown } | undefined;
+  if (scope !== undefined) {
+    if (typeof scope.type !== "string" || !SCOPES.has(scope.type)) return "unknown scope type";
+    if (
+      scope.type.startsWith("chat") &&
+      typeof scope.chat_id !== "number" &&
+      typeof scope.chat_id !== "string"
+    )
+      return "chat_id of the scope is required";
+  }
+  return undefined;
+}
 
 async function parsePayload(contentType: string, body: Buffer): Promise<Record<string, unknown>> {
   if (body.length === 0) return {};

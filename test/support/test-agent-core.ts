@@ -11,7 +11,13 @@
  * - "What number did I ask you to remember?" -> the last N of this session's history, or "none"
  * - "sleep <ms>"                        -> waits, then answers "slept <ms>"
  * - "permission"                        -> asks session/request_permission, answers with the outcome
+ * - "no usage"                          -> answers without its usual usage_update
+ * - "kiro usage <n>"                    -> reports only a context percentage (Kiro's _kiro.dev/metadata)
+ * - "title <text>"                      -> names the session (session_info_update), answers "titled"
+ * - "edit" / "edit big"                 -> a tool call and a permission request holding a diff (3 or
+ *                                          300 lines), offering allow once / reject; answers the outcome
  * - "which model"                       -> "model: <the session's current model>"
+ * - "which settings"                    -> "settings: mode=.. effort=.. fast=.. model=.." (see --settings)
  * - "stream <chars> <chunks/s>"         -> <chars> of Markdown (paragraphs, code blocks) in chunks of
  *                                          20 characters at that rate (for streaming tests and benchmarks)
  * - "markdown"                          -> a short answer with bold, inline code and a code block
@@ -32,12 +38,15 @@
  *
  * Flags: --state-dir DIR (required), --no-load, --resume, --replay-after-response, --hang-on-load,
  * --junk (writes non-JSON lines on stdout), --ignore-cancel (keeps working after session/cancel),
- * --image (accepts image prompt blocks), --audio (accepts audio prompt blocks), --exit-on-load, --fail-load, --fork-child (leaves a child that
+ * --list (offers session/list: every session on disk), --fork (offers session/fork: a copy of the
+ * history), --image (accepts image prompt blocks), --audio (accepts audio prompt blocks), --exit-on-load, --fail-load, --fork-child (leaves a child that
  * ignores stdin closing; subprocess only), --no-noise (skips the extension notification, unknown
  * update kind, thought and tool call of every turn), --models legacy|config (offers models "fast"
  * (default) and "smart" through the legacy `models` block + session/set_model, or a model config
  * option + session/set_config_option; like some real agents, a loaded session starts on the default
- * model again), --init-delay MS (answers initialize that much later), --fail-init-in TEXT (fails
+ * model again), --commands acp|kiro (announces slash commands after each set-up:
+ * available_commands_update, or Kiro's `_kiro.dev/commands/available`), --settings config|modes (config options of several categories, or the older modes;
+ * see test-agent-settings.ts), --init-delay MS (answers initialize that much later), --fail-init-in TEXT (fails
  * initialize when its working directory contains TEXT), --hang-on-initialize (never answers it),
  * --setsid-child (leaves a child in a session of its own; subprocess only), --ignore-stdin-close
  * (keeps running after its stdin closed, until signalled; subprocess only), --mcp-http (advertises
@@ -50,6 +59,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as acp from "@agentclientprotocol/sdk";
 import { streamText } from "./stream-text.js";
 import { httpServerOf, runMcpCommand } from "./test-agent-mcp.js";
+import { createTestAgentSettings } from "./test-agent-settings.js";
 
 /** Where the agent runs: the process (test-agent.ts) or the test's own process (in-process-agent.ts). */
 export type AgentHost = {
@@ -81,6 +91,13 @@ type StoredSession = { cwd: string; history: Entry[] };
 
 const PNG_1X1 =
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+/** The slash commands of --commands: one with input, one whose name the bot has, one the menu cannot show. */
+const TEST_COMMANDS: acp.AvailableCommand[] = [
+  { name: "compact", description: "Compact the conversation" },
+  { name: "review", description: "Review the changes", input: { hint: "what to review" } },
+  { name: "status", description: "The agent's own status" },
+  { name: "review-pr", description: "Review a pull request" },
+];
 const MODELS = [
   { id: "fast", name: "Fast" },
   { id: "smart", name: "Smart" },
@@ -162,7 +179,18 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
     return servers ?? [];
   };
 
-  const modelOffer = (sessionId: string): Record<string, unknown> => {
+  const settings = createTestAgentSettings({
+    flag: optionValue("--settings"),
+    stateDir,
+    logEvent,
+    model: (sessionId) => currentModel.get(sessionId) ?? "fast",
+    setModel: (sessionId, model) => currentModel.set(sessionId, model),
+  });
+  const modelOffer = (sessionId: string): Record<string, unknown> => ({
+    ...modelsOffer(sessionId),
+    ...settings.offer(sessionId),
+  });
+  const modelsOffer = (sessionId: string): Record<string, unknown> => {
     const current = currentModel.get(sessionId) ?? "fast";
     if (modelsFlag === "legacy") {
       return {
@@ -187,6 +215,23 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
       };
     }
     return {};
+  };
+
+  const commandsFlag = optionValue("--commands");
+  /** Its slash commands, announced during each set-up: the ACP update, or Kiro's notification. */
+  const announceCommands = async (client: acp.AgentContext, sessionId: string) => {
+    if (commandsFlag === undefined) return;
+    if (commandsFlag === "kiro") {
+      await client.notify("_kiro.dev/commands/available", {
+        sessionId,
+        commands: TEST_COMMANDS.map((c) => ({ name: `/${c.name}`, description: c.description })),
+      });
+      return;
+    }
+    await client.notify(acp.methods.client.session.update, {
+      sessionId,
+      update: { sessionUpdate: "available_commands_update", availableCommands: TEST_COMMANDS },
+    });
   };
 
   const replay = async (client: acp.AgentContext, sessionId: string, history: Entry[]) => {
@@ -225,6 +270,8 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
           promptCapabilities: { image: flag("--image"), audio: flag("--audio"), embeddedContext: false },
           sessionCapabilities: {
             ...(flag("--resume") ? { resume: {} } : {}),
+            ...(flag("--list") ? { list: {} } : {}),
+            ...(flag("--fork") ? { fork: {} } : {}),
             close: {},
           },
         },
@@ -232,7 +279,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         agentInfo: { name: "tg-acp-test-agent", version: "1.0.0" },
       };
     })
-    .onRequest(acp.methods.agent.session.new, ({ params }) => {
+    .onRequest(acp.methods.agent.session.new, async ({ params, client }) => {
       const sessionId = randomUUID();
       writeSession(sessionId, { cwd: params.cwd, history: [] });
       logEvent({
@@ -242,6 +289,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         mcpServers: keepMcp(sessionId, params.mcpServers),
         files: fs.readdirSync(params.cwd).sort(),
       });
+      await announceCommands(client, sessionId);
       return { sessionId, ...modelOffer(sessionId) };
     })
     .onRequest(acp.methods.agent.session.load, async ({ params, client }) => {
@@ -257,6 +305,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
       if (!stored || flag("--fail-load")) throw acp.RequestError.resourceNotFound(params.sessionId);
       if (stored.cwd !== params.cwd)
         throw acp.RequestError.invalidParams({ cwd: "differs from the session's" });
+      await announceCommands(client, params.sessionId);
       if (flag("--replay-after-response")) {
         setTimeout(() => void replay(client, params.sessionId, stored.history).catch(() => {}), 50);
       } else {
@@ -264,7 +313,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
       }
       return modelOffer(params.sessionId);
     })
-    .onRequest(acp.methods.agent.session.resume, ({ params }) => {
+    .onRequest(acp.methods.agent.session.resume, async ({ params, client }) => {
       logEvent({
         event: "session/resume",
         sessionId: params.sessionId,
@@ -272,7 +321,27 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         mcpServers: keepMcp(params.sessionId, params.mcpServers),
       });
       if (!readSession(params.sessionId)) throw acp.RequestError.resourceNotFound(params.sessionId);
+      await announceCommands(client, params.sessionId);
       return modelOffer(params.sessionId);
+    })
+    .onRequest(acp.methods.agent.session.list, () => {
+      logEvent({ event: "session/list" });
+      const sessions = fs
+        .readdirSync(sessionsDir)
+        .filter((name) => name.endsWith(".json"))
+        .map((name) => {
+          const sessionId = name.slice(0, -".json".length);
+          const stored = readSession(sessionId) as (StoredSession & { title?: string }) | undefined;
+          const updatedAt = fs.statSync(path.join(sessionsDir, name)).mtime.toISOString();
+          return {
+            sessionId,
+            cwd: stored?.cwd ?? "/",
+            ...(stored?.title ? { title: stored.title } : {}),
+            updatedAt,
+          };
+        })
+        .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+      return { sessions };
     })
     .onRequest(acp.methods.agent.session.close, ({ params }) => {
       logEvent({ event: "session/close", sessionId: params.sessionId });
@@ -370,6 +439,54 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         } else {
           answer = `permission outcome: ${response.outcome.optionId}`;
         }
+      } else if (text === "edit" || text === "edit big") {
+        // A file edit as real agents report it: a tool call with a diff, then a permission request
+        // with the same diff, offering allow once / reject only (no "always"); "edit big" changes
+        // all of 300 lines.
+        const lines = text === "edit big" ? 300 : 3;
+        const oldText = Array.from({ length: lines }, (_, i) => `line ${i + 1}\n`).join("");
+        const newText =
+          text === "edit big"
+            ? oldText.replaceAll("line", "changed line")
+            : `${oldText.replace("line 2\n", "line two\n")}line added\n`;
+        const diff: acp.ToolCallContent = {
+          type: "diff",
+          path: path.join(stored.cwd, "notes.txt"),
+          oldText,
+          newText,
+        };
+        await update({
+          sessionUpdate: "tool_call",
+          toolCallId: "e1",
+          title: "Edit notes.txt",
+          kind: "edit",
+          status: "pending",
+          content: [diff],
+          locations: [{ path: path.join(stored.cwd, "notes.txt") }],
+        });
+        const response = await client.request(acp.methods.client.session.requestPermission, {
+          sessionId,
+          toolCall: {
+            toolCallId: "e1",
+            title: "Edit notes.txt",
+            kind: "edit",
+            status: "pending",
+            content: [diff],
+          },
+          options: [
+            { optionId: "allow", name: "Allow once", kind: "allow_once" },
+            { optionId: "reject", name: "Reject", kind: "reject_once" },
+          ],
+        });
+        await update({ sessionUpdate: "tool_call_update", toolCallId: "e1", status: "completed" });
+        answer =
+          response.outcome.outcome === "cancelled"
+            ? "edit cancelled"
+            : `edit outcome: ${response.outcome.optionId}`;
+      } else if (text.startsWith("title ")) {
+        await update({ sessionUpdate: "session_info_update", title: text.slice("title ".length) });
+        (stored as StoredSession & { title?: string }).title = text.slice("title ".length);
+        answer = "titled";
       } else if (text === "notice") {
         await update({
           sessionUpdate: "notice",
@@ -380,6 +497,8 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         answer = "answered after a notice";
       } else if (text.startsWith("mcp ")) {
         answer = await runMcpCommand(text, httpServerOf(mcpOf.get(sessionId)), update);
+      } else if (text === "which settings") {
+        answer = settings.describe(sessionId);
       } else if (text === "claude command transcript") {
         // Claude Code's record of a /model command, as some claude-agent-acp versions send it.
         for (const block of [
@@ -438,7 +557,15 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         });
         if (chunkDelayMs > 0) await sleep(chunkDelayMs);
       }
-      await update({ sessionUpdate: "usage_update", used: 1234 + stored.history.length, size: 200_000 });
+      const kiroUsage = /^kiro usage (\d+)$/.exec(text);
+      if (kiroUsage) {
+        await client.notify("_kiro.dev/metadata", {
+          sessionId,
+          contextUsagePercentage: Number(kiroUsage[1]),
+        });
+      } else if (text !== "no usage") {
+        await update({ sessionUpdate: "usage_update", used: 1234 + stored.history.length, size: 200_000 });
+      }
       stored.history.push({ role: "user", text }, { role: "agent", text: answer });
       writeSession(sessionId, stored);
       logEvent({ event: "prompt-end", sessionId, stopReason: "end_turn" });
@@ -461,7 +588,22 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
       },
     );
   }
-  if (modelsFlag === "config") {
+  settings.register(app);
+  if (flag("--fork")) {
+    app.onRequest(
+      "session/fork",
+      (params) => params as { sessionId: string; cwd: string },
+      ({ params }) => {
+        const stored = readSession(params.sessionId);
+        if (!stored) throw acp.RequestError.resourceNotFound(params.sessionId);
+        const sessionId = randomUUID();
+        writeSession(sessionId, { cwd: params.cwd, history: [...stored.history] });
+        logEvent({ event: "session/fork", from: params.sessionId, sessionId });
+        return { sessionId };
+      },
+    );
+  }
+  if (modelsFlag === "config" && !settings.configOptions) {
     app.onRequest(acp.methods.agent.session.setConfigOption, ({ params }) => {
       if (params.configId !== "model" || typeof params.value !== "string") {
         throw acp.RequestError.invalidParams({ configId: params.configId });

@@ -24,6 +24,7 @@ function sessionRecord(row: PgSessionRow): SessionRecord {
     sessionId: row.sessionId,
     workspacePath: row.workspacePath,
     model: row.model,
+    settings: row.settings ?? null,
     lastActivityAt: row.lastActivityAt?.toISOString() ?? null,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -61,6 +62,20 @@ export function createPgSessions(db: PgDb, now: () => Date) {
         .onConflictDoUpdate({ target, set: { model, updatedAt: at } });
     },
 
+    /** Stores one setting choice of the key (undefined forgets it), creating the row when needed. */
+    async setSetting(key: TopicKey, settingId: string, value: string | undefined): Promise<void> {
+      const at = now();
+      const initial = value === undefined ? {} : { [settingId]: value };
+      const merged =
+        value === undefined
+          ? sql`coalesce(${sessions.settings}, '{}'::jsonb) - ${settingId}::text`
+          : sql`coalesce(${sessions.settings}, '{}'::jsonb) || ${JSON.stringify(initial)}::jsonb`;
+      await db
+        .insert(sessions)
+        .values({ ...key, settings: initial, createdAt: at, updatedAt: at })
+        .onConflictDoUpdate({ target, set: { settings: merged, updatedAt: at } });
+    },
+
     /** The key's model, or {@link AUTO_MODEL} when the key has no row. */
     async model(key: TopicKey): Promise<string> {
       const [row] = await db.select({ model: sessions.model }).from(sessions).where(ofKey(sessions, key));
@@ -79,6 +94,15 @@ export function createPgSessions(db: PgDb, now: () => Date) {
         .from(sessions)
         .where(and(eq(sessions.chatId, chatId), eq(sessions.userId, userId)))
         .orderBy(desc(sessions.updatedAt));
+      return rows.map(sessionRecord);
+    },
+
+    /** Every user's rows of one forum topic. */
+    async topicRows(chatId: number, threadId: number): Promise<SessionRecord[]> {
+      const rows = await db
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.chatId, chatId), eq(sessions.threadId, threadId)));
       return rows.map(sessionRecord);
     },
 

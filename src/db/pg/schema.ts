@@ -11,6 +11,7 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+import type { SettingChoices } from "../../domain/session-settings.js";
 import { type Attachment, AUTO_MODEL, type PendingFile, TURN_STATES } from "../../domain/turn.js";
 
 // The PostgreSQL twin of src/db/schema.ts: the same tables, columns and meaning, with Postgres
@@ -33,6 +34,8 @@ export const sessions = pgTable(
     /** Absolute path of the agent's cwd for this key. */
     workspacePath: text("workspace_path"),
     model: text("model").notNull().default(AUTO_MODEL),
+    /** The key's other setting choices (setting id -> value; /settings, /mode, /effort). */
+    settings: jsonb("settings").$type<SettingChoices>(),
     /** When the key last sent a prompt; SESSION_TTL_DAYS counts from here. */
     lastActivityAt: at("last_activity_at"),
     createdAt: at("created_at").notNull().defaultNow(),
