@@ -6,8 +6,8 @@ import type { Logger } from "../logger.js";
 import type { Outbox } from "./outbox.js";
 import { postInTopic } from "./topic-post.js";
 
-/** callback_data prefix of ask_user buttons: `q:<nonce>:<option index>` (≤ 64 bytes, Bot API). */
-export const QUESTION_CALLBACK_PREFIX = "q:";
+/** callback_data prefix of ask_user buttons: `u:<nonce>:<option index>` (≤ 64 bytes, Bot API). */
+export const QUESTION_CALLBACK_PREFIX = "u:";
 
 type Pending = {
   ownerUserId: number;
@@ -83,7 +83,7 @@ export function createQuestionPrompts(deps: {
       });
     },
 
-    /** Handles a tap on a question button (callback_query whose data starts with `q:`). */
+    /** Handles a tap on a question button (callback_query whose data starts with `u:`). */
     async handleCallback(ctx: Context, data: string): Promise<void> {
       const [nonce = "", index = ""] = data.slice(QUESTION_CALLBACK_PREFIX.length).split(":");
       const question = pending.get(nonce);
