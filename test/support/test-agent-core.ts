@@ -18,8 +18,9 @@
  *                                          300 lines), offering allow once / reject; answers the outcome
  * - "which model"                       -> "model: <the session's current model>"
  * - "which settings"                    -> "settings: mode=.. effort=.. fast=.. model=.." (see --settings)
- * - "stream <chars> <chunks/s>"         -> <chars> of Markdown (paragraphs, code blocks) in chunks of
- *                                          20 characters at that rate (for streaming tests and benchmarks)
+ * - "stream <chars> <chunks/s> [size]"  -> <chars> of Markdown (paragraphs, code blocks) in chunks of
+ *                                          `size` (default 20) characters at that rate (for streaming
+ *                                          tests and benchmarks)
  * - "markdown"                          -> a short answer with bold, inline code and a code block
  * - "file <name>"                       -> writes <name> in its cwd and links it (resource_link)
  * - "outside"                           -> links a file outside its cwd
@@ -396,7 +397,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
       let chunkDelayMs = 0;
       const sleepMatch = /^sleep (\d+)$/.exec(text);
       const slowMatch = /^slow (\d+) (\S+)$/.exec(text);
-      const streamMatch = /^stream (\d+) (\d+)$/.exec(text);
+      const streamMatch = /^stream (\d+) (\d+)(?: (\d+))?$/.exec(text);
       const fileMatch = /^file ([\w.-]+)$/.exec(text);
       if (sleepMatch) {
         await waitOrCancel(sessionId, Number(sleepMatch[1]));
@@ -513,7 +514,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         answer = `model: ${currentModel.get(sessionId) ?? "fast"}`;
       } else if (streamMatch) {
         answer = streamText(Number(streamMatch[1]));
-        chunkSize = 20;
+        chunkSize = Number(streamMatch[3] ?? 20);
         chunkDelayMs = 1000 / Number(streamMatch[2]);
       } else if (text === "markdown") {
         answer = "**Bold** and `a<b`\n\n```ts\nconst a = 1 < 2;\n```";
