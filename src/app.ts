@@ -8,12 +8,12 @@ import { endLeftoverAgents, endThisBootsAgents } from "./acp/leftover-agents.js"
 import { createModelCatalog } from "./acp/model-catalog.js";
 import { agentMarkers } from "./acp/process-sweep.js";
 import { agentClientOptions } from "./agent-options.js";
+import { createAgentTools } from "./agent-tools.js";
 import { recoverAtStart, startExpiry, tellInterrupted } from "./app-recovery.js";
+import { openAppStore } from "./app-storage.js";
 import type { ControlServer } from "./cluster/control-bus.js";
 import type { ClusterParts } from "./cluster-parts.js";
 import { type Config, configSecrets } from "./config.js";
-import { openPgStore } from "./db/pg/pg-store.js";
-import { openSqliteStore } from "./db/sqlite-store.js";
 import type { Store } from "./domain/store.js";
 import { type Listening, listen } from "./http/listen.js";
 import { createHttpApp } from "./http/server.js";
@@ -64,6 +64,7 @@ export function createApp(config: Config, deps: AppDeps) {
   let source: ReturnType<typeof createUpdateSource> | undefined;
   let server: Listening | undefined;
   let stopExpiry = () => {};
+  let stopTools = () => {};
   let cluster: ClusterParts | undefined;
   let pollingLock: { release(): Promise<void> } | undefined;
   const { role } = config.cluster;
@@ -98,25 +99,8 @@ export function createApp(config: Config, deps: AppDeps) {
         });
       }
       const control = role === "web" && cluster ? remoteTurnControl(cluster.bus) : undefined;
-      // ROLE=all with DATABASE_URL: the Postgres store, one process, the in-process queue.
-      const opened =
-        cluster?.store ??
-        (config.databaseUrl
-          ? await openPgStore(config.databaseUrl, {
-              applicationName: "tg-acp",
-              onPoolError: (err) => logger.warn({ err }, "a PostgreSQL connection was lost"),
-              logger,
-            })
-          : openSqliteStore(config.databasePath, { logger }));
+      const opened = await openAppStore(config, cluster?.store, logger);
       store = opened;
-      try {
-        fs.mkdirSync(config.workspaceBasePath, { recursive: true, mode: 0o700 });
-        fs.accessSync(config.workspaceBasePath, fs.constants.W_OK);
-      } catch (err) {
-        throw new StartupError(
-          `WORKSPACE_BASE_PATH ${config.workspaceBasePath} is not a writable directory: ${(err as Error).message}`,
-        );
-      }
 
       const telegraf = createTelegraf({
         botToken: config.telegram.botToken,
@@ -137,6 +121,8 @@ export function createApp(config: Config, deps: AppDeps) {
         ...(control ? { relay: control.tap } : {}),
         logger,
       });
+      const port = () => server?.port ?? config.http.port;
+      const tools = createAgentTools({ config, store: opened, telegram, outbox, port, logger });
       const neutralCwd = path.join(config.workspaceBasePath, ".spares");
       if (runsTurns) fs.mkdirSync(neutralCwd, { recursive: true, mode: 0o700 });
       const acpClient = runsTurns
@@ -178,8 +164,11 @@ export function createApp(config: Config, deps: AppDeps) {
         permissionMode: config.permissions.mode,
         turnTimeoutMs: config.turns.timeoutMs,
         stopTailMs: config.agent.stopGraceMs * 2 + 1_000,
+        mcp: tools.mcp,
         logger,
       });
+      const attached = tools.attach(runner);
+      stopTools = attached.stop;
       if (role === "worker" && queue) {
         serveControl = serveTurnControl({
           runner,
@@ -192,6 +181,8 @@ export function createApp(config: Config, deps: AppDeps) {
           runner,
           outbox,
           prompts,
+          questions: tools.questions,
+          schedules: attached.schedules,
           allowedUserIds: config.allowedUserIds,
           agentCommand: config.agent.argv.join(" "),
           newOpensTopic: config.newOpensTopic,
@@ -221,6 +212,7 @@ export function createApp(config: Config, deps: AppDeps) {
         isAccepting: () => accepting,
         health: () => opened.health(),
         ...(takesUpdates ? { dispatch: createUpdateDispatch({ telegraf, store: opened, logger }) } : {}),
+        ...(runsTurns ? { mount: { path: config.mcp.path, handle: attached.handle } } : {}),
         logger,
       });
       server = await listen(http, config.http.host, config.http.port);
@@ -233,6 +225,7 @@ export function createApp(config: Config, deps: AppDeps) {
       }
       // Turns a crash (or the last shutdown) interrupted; on workers, the shards' new owners tell them.
       if (role === "all") await recoverAtStart(opened, { telegram, outbox, logger });
+      await attached.start({ alone: role === "all", clock: takesUpdates });
       if (!takesUpdates) return started(server.port);
       const pollsOnPostgres = config.telegram.mode === "polling" && config.databaseUrl;
       if (pollsOnPostgres)
@@ -274,6 +267,7 @@ export function createApp(config: Config, deps: AppDeps) {
     async stop(): Promise<void> {
       accepting = false;
       stopExpiry();
+      stopTools();
       await source?.stop();
       source = undefined;
       bot?.flushInput();

@@ -15,6 +15,16 @@ const optionalText = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
 
+/** Whether `name` is a time zone this Node.js knows (IANA, e.g. Europe/Berlin, or UTC). */
+const knownTimeZone = (name: string) => {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 const positiveMs = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
 /**
@@ -104,4 +114,17 @@ export const envSchema = z.object({
   TRANSCRIBE_API_KEY: optionalText,
   TRANSCRIBE_MODEL: z.string().trim().min(1).default("whisper-1"),
   TRANSCRIBE_TIMEOUT_MS: positiveMs(60_000),
+  SCHEDULE_TZ: z
+    .string()
+    .trim()
+    .refine(knownTimeZone, "must be an IANA time zone such as UTC or Europe/Berlin")
+    .default("UTC"),
+  SCHEDULES_PER_TOPIC: z.coerce.number().int().min(1).max(1000).default(20),
+  SCHEDULE_MIN_INTERVAL_MS: positiveMs(5 * 60_000),
+  MCP_PATH: z
+    .string()
+    .regex(/^\/\S*$/, "must start with /")
+    .default("/mcp"),
+  MCP_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
+  MCP_TOOL_CALLS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(30),
 });

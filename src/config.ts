@@ -1,6 +1,7 @@
 import path from "node:path";
 import { parseArgsStringToArgv as parseArgv } from "string-argv";
 import { type BOT_MODES, envSchema, type LOG_LEVELS, type ROLES } from "./config-env.js";
+import { type AgentToolsConfig, agentToolsConfig } from "./config-tools.js";
 
 /** Thrown by {@link createConfig}; `message` is one line naming the variable and what to fix. */
 export class ConfigError extends Error {
@@ -136,7 +137,7 @@ export type Config = {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Human-readable log lines (pino-pretty) instead of JSON: LOG_PRETTY, else NODE_ENV=development. */
   logPretty: boolean;
-};
+} & AgentToolsConfig;
 
 /** Environment variables that the agent subprocess must never see. */
 export const SECRET_ENV_NAMES = [
@@ -270,6 +271,7 @@ export function createConfig(
       timeoutMs: e.TURN_TIMEOUT_MS,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     },
+    ...agentToolsConfig(e),
     sessionTtlDays: e.SESSION_TTL_DAYS,
     allowedUserIds: parseUserIds(e.ALLOWED_USER_IDS),
     logLevel: e.LOG_LEVEL,

@@ -36,6 +36,11 @@ const RULES: Record<string, Rule> = {
     internal: ["domain/", "logger.ts"],
     forbiddenPackages: ["@agentclientprotocol/sdk", ...SERVER_PACKAGES, ...STORAGE_PACKAGES],
   },
+  // The bot's MCP server: tokens on the Store, tools through an interface; no chat, table or server.
+  "mcp/": {
+    internal: ["domain/", "runner/types.ts", "logger.ts"],
+    forbiddenPackages: [...SERVER_PACKAGES, ...STORAGE_PACKAGES],
+  },
   // HTTP only acknowledges and dispatches.
   "http/": {
     internal: ["logger.ts", "operator-error.ts"],

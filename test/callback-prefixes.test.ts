@@ -3,6 +3,8 @@ import { ADOPT_CALLBACK_PREFIX } from "../src/telegram/agent-sessions-command.js
 import { ANSWER_CALLBACK_PREFIX, RETRY_CALLBACK_PREFIX } from "../src/telegram/interrupted.js";
 import { MODEL_CALLBACK_PREFIX } from "../src/telegram/model-command.js";
 import { PERMISSION_CALLBACK_PREFIX } from "../src/telegram/permission-prompts.js";
+import { QUESTION_CALLBACK_PREFIX } from "../src/telegram/question-prompts.js";
+import { SCHEDULE_CANCEL_PREFIX } from "../src/telegram/schedule-command.js";
 import { SETTINGS_CALLBACK_PREFIX } from "../src/telegram/settings-command.js";
 import { SEND_NOW_CALLBACK_PREFIX, STOP_CALLBACK_PREFIX } from "../src/telegram/stop-button.js";
 
@@ -15,6 +17,8 @@ describe("callback_data prefixes", () => {
       MODEL_CALLBACK_PREFIX,
       "mi:",
       PERMISSION_CALLBACK_PREFIX,
+      QUESTION_CALLBACK_PREFIX,
+      SCHEDULE_CANCEL_PREFIX,
       SETTINGS_CALLBACK_PREFIX,
       SEND_NOW_CALLBACK_PREFIX,
       STOP_CALLBACK_PREFIX,

@@ -27,6 +27,8 @@ describe("/help and the command menu", () => {
       "status",
       "sessions",
       "fork",
+      "schedule",
+      "schedules",
       "help",
     ]);
 

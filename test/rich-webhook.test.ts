@@ -25,7 +25,7 @@ describe("rich messages through the webhook (mock Bot API checks their parameter
 
   it("RICH_MESSAGES=final replaces a streamed answer by rich messages; none over 32,768 characters", async () => {
     const bot = await h.start({ env: { RICH_MESSAGES: "final", MAX_ANSWER_CHARS: "100000" } });
-    await bot.postUpdate(topicTextUpdate("stream 34000 1000", { threadId: 32 }));
+    await bot.postUpdate(topicTextUpdate("stream 34000 100 2000", { threadId: 32 }));
     await h.api.until(() => answerIn(32).filter((m) => m.rich).length === 2, 100_000);
     await bot.app.idle();
     const shown = answerIn(32);

@@ -18,7 +18,7 @@ import { type ServerType, serve } from "@hono/node-server";
 import { Hono } from "hono";
 import pino from "pino";
 import type { UserFromGetMe } from "telegraf/types";
-import type { Runner } from "../../src/runner/types.js";
+import type { Runner, ScheduleBook } from "../../src/runner/types.js";
 import { fromDist } from "./dist.js";
 import { BENCH_SETTINGS } from "./settings.js";
 
@@ -30,6 +30,9 @@ const { createTelegraf, registerBot } =
 const { createOutbox } = await fromDist<typeof import("../../src/telegram/outbox.js")>("telegram/outbox.js");
 const { createPermissionPrompts } = await fromDist<typeof import("../../src/telegram/permission-prompts.js")>(
   "telegram/permission-prompts.js",
+);
+const { createQuestionPrompts } = await fromDist<typeof import("../../src/telegram/question-prompts.js")>(
+  "telegram/question-prompts.js",
 );
 const { createUpdateDispatch } =
   await fromDist<typeof import("../../src/telegram/update-source.js")>("telegram/update-source.js");
@@ -79,6 +82,8 @@ if (target === "bare") {
     runner,
     outbox,
     prompts: createPermissionPrompts({ telegram: telegraf.telegram, outbox, timeoutMs: 60_000, logger }),
+    questions: createQuestionPrompts({ telegram: telegraf.telegram, outbox, timeoutMs: 60_000, logger }),
+    schedules: {} as ScheduleBook,
     allowedUserIds: config.allowedUserIds,
     agentCommand: "bench",
     inputDebounceMs: config.inputDebounceMs,

@@ -116,7 +116,8 @@ export function createAcpClient(options: AcpClientOptions) {
         request.sessionSavedAt,
       );
       try {
-        const restored = await restoreSession(holder.started, request.sessionId, request.cwd, timing, cancel);
+        const { sessionId, cwd, mcpServers } = request;
+        const restored = await restoreSession(holder.started, sessionId, cwd, timing, cancel, mcpServers);
         return { sessionId: request.sessionId, ...restored };
       } catch (err) {
         if (err instanceof TurnCancelledError) throw err;
@@ -136,7 +137,7 @@ export function createAcpClient(options: AcpClientOptions) {
         }
       }
     }
-    const created = await createSession(holder.started, request.cwd, timing, cancel);
+    const created = await createSession(holder.started, request.cwd, timing, cancel, request.mcpServers);
     callbacks.onSessionId(created.sessionId);
     return { sessionId: created.sessionId, setup: "new" as SessionSetup, response: created as unknown };
   }

@@ -23,6 +23,14 @@ export type SetupTiming = {
   replayQuietMs: number;
 };
 
+/** Where a session's MCP servers come from (TurnRequest.mcpServers): asked for at each set-up. */
+export type McpServersSource = () => Promise<acp.McpServer[]>;
+
+/** The MCP servers for a set-up: `source`'s for an agent that advertises mcpCapabilities.http, else none. */
+function serversFor(started: StartedAgent, source: McpServersSource | undefined): Promise<acp.McpServer[]> {
+  return started.capabilities.mcpCapabilities?.http && source ? source() : Promise.resolve([]);
+}
+
 /** Longest wait for a replay that straddles the session/load response (Gemini CLI, Kiro), ms. */
 const MAX_REPLAY_DRAIN_MS = 5_000;
 
@@ -40,7 +48,8 @@ export function setupRequest<T>(
 /**
  * Restores `sessionId` in `cwd` (ACP "Session Setup"): session/resume when the agent advertises
  * sessionCapabilities.resume (no replay), else session/load when it advertises loadSession (then
- * waits for the replay to go quiet, since some agents replay after answering).
+ * waits for the replay to go quiet, since some agents replay after answering), with the MCP servers
+ * `mcpServers` gives when the agent advertises mcpCapabilities.http (none otherwise).
  *
  * @returns how the session was restored and the agent's response (modes, config options, models).
  * @throws AgentTurnError when the agent can do neither, fails, times out or exits.
@@ -51,10 +60,11 @@ export async function restoreSession(
   cwd: string,
   timing: SetupTiming,
   cancel: AbortSignal,
+  mcpServers?: McpServersSource,
 ): Promise<{ setup: Exclude<SessionSetup, "new">; response: unknown }> {
   const { session, capabilities } = started;
   session.state.sessionId = sessionId;
-  const params = { sessionId, cwd, mcpServers: [] };
+  const params = { sessionId, cwd, mcpServers: await serversFor(started, mcpServers) };
   if (capabilities.sessionCapabilities?.resume) {
     const response = await setupRequest(started.proc, "session/resume", timing, cancel, (options) =>
       session.agent.request(acp.methods.agent.session.resume, params, options),
@@ -79,18 +89,21 @@ export async function restoreSession(
 }
 
 /**
- * session/new in `cwd` with no MCP servers (ACP "Creating a Session").
+ * session/new in `cwd` (ACP "Creating a Session") with the MCP servers `mcpServers` gives when the
+ * agent advertises mcpCapabilities.http (none otherwise).
  *
  * @throws AgentTurnError when the agent fails, times out or exits.
  */
-export function createSession(
+export async function createSession(
   started: StartedAgent,
   cwd: string,
   timing: SetupTiming,
   cancel: AbortSignal,
+  mcpServers?: McpServersSource,
 ): Promise<acp.NewSessionResponse> {
+  const servers = await serversFor(started, mcpServers);
   return setupRequest(started.proc, "session/new", timing, cancel, (options) =>
-    started.session.agent.request(acp.methods.agent.session.new, { cwd, mcpServers: [] }, options),
+    started.session.agent.request(acp.methods.agent.session.new, { cwd, mcpServers: servers }, options),
   );
 }
 

@@ -43,6 +43,11 @@ export type TurnRequest = {
    * the topic's next turn, which then prompts it directly when it still holds the same session.
    */
   keepAliveKey?: string;
+  /**
+   * The MCP servers of the session (ACP "MCP Servers"), asked for at each session/new, session/load
+   * and session/resume of an agent that advertises mcpCapabilities.http; others get none.
+   */
+  mcpServers?: () => Promise<acp.McpServer[]>;
 };
 
 /** What the turn reports while it runs. Callbacks must not throw. */

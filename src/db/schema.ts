@@ -110,3 +110,50 @@ export const seenUpdates = sqliteTable("seen_updates", {
   /** ISO 8601 (UTC). */
   seenAt: text("seen_at").notNull(),
 });
+
+/**
+ * Scheduled prompts (/schedule and the MCP `schedule` tool): each runs as a normal turn of its key
+ * at `next_run_at`, once or on every occurrence of `cron` in `time_zone`.
+ */
+export const schedules = sqliteTable(
+  "schedules",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    chatId: integer("chat_id").notNull(),
+    threadId: integer("thread_id").notNull(),
+    userId: integer("user_id").notNull(),
+    prompt: text("prompt").notNull(),
+    /** 5-field cron expression; null for a one-shot. */
+    cron: text("cron"),
+    /** IANA time zone the cron expression is read in (SCHEDULE_TZ when it was made). */
+    timeZone: text("time_zone").notNull(),
+    /** ISO 8601 (UTC). */
+    nextRunAt: text("next_run_at").notNull(),
+    /** ISO 8601 (UTC). */
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    index("schedules_key_idx").on(t.chatId, t.threadId, t.userId),
+    index("schedules_next_idx").on(t.nextRunAt),
+  ],
+);
+
+/** A row of {@link schedules}. */
+export type ScheduleRow = InferSelectModel<typeof schedules>;
+
+/**
+ * Bearer tokens of the bot's MCP server, one per agent session set-up, stored as SHA-256 hex (the
+ * token itself only ever travels to the agent in session/new|load|resume).
+ */
+export const mcpTokens = sqliteTable(
+  "mcp_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    chatId: integer("chat_id").notNull(),
+    threadId: integer("thread_id").notNull(),
+    userId: integer("user_id").notNull(),
+    /** ISO 8601 (UTC). */
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("mcp_tokens_key_idx").on(t.chatId, t.threadId, t.userId)],
+);

@@ -5,6 +5,7 @@ import type { Store } from "../domain/store.js";
 import type { TurnRecord } from "../domain/turn.js";
 import type { Logger } from "../logger.js";
 import { type OpenDatabase, openDatabase } from "./database.js";
+import { createScheduleTable } from "./schedule-table.js";
 import { turns } from "./schema.js";
 import { createSessionStore } from "./session-store.js";
 import { unwritableReason } from "./sqlite-errors.js";
@@ -26,7 +27,7 @@ const PROBE_INTERVAL_MS = 2_000;
 
 /**
  * The {@link Store} on the embedded SQLite file (better-sqlite3 through Drizzle): the `sessions`,
- * `turns`, `seen_updates` and `permission_grants` tables. Every operation runs synchronously in
+ * `turns`, `seen_updates`, `permission_grants`, `schedules` and `mcp_tokens` tables. Every operation runs synchronously in
  * this process and returns a settled promise; update ids are checked in memory and written in
  * batches (see createUpdateLog). A write that fails with SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY
  * or SQLITE_CANTOPEN rejects with StoreUnavailableError (it never throws out of a timer), turns the
@@ -49,6 +50,7 @@ export function createSqliteStore(database: OpenDatabase, options: SqliteStoreOp
 
   const sessions = createSessionStore(database, now);
   const journal = createTurnJournal(database.db, now);
+  const planned = createScheduleTable(database, now);
   const updates = createUpdateLog(database, options.updateWindow, now, (err) => void failure(err));
   const probeWrite = database.sqlite.prepare(
     "INSERT OR REPLACE INTO seen_updates (update_id, seen_at) VALUES (-1, ?)",
@@ -134,6 +136,16 @@ export function createSqliteStore(database: OpenDatabase, options: SqliteStoreOp
     cutAnswers: () => read((): TurnRecord[] => journal.cutAnswers()),
     turn: (id) => read((): TurnRecord | undefined => journal.get(id)),
     retryOf: (id) => read((): TurnRecord | undefined => journal.retryOf(id)),
+    addSchedule: (schedule, limit) => write(() => planned.add(schedule, limit)),
+    schedules: (key) => read(() => planned.list(key)),
+    schedule: (id) => read(() => planned.get(id)),
+    dueSchedules: (at) => read(() => planned.due(at)),
+    nextScheduleAt: () => read(() => planned.next()),
+    advanceSchedule: (id, from, to) => write(() => planned.advance(id, from, to)),
+    cancelSchedule: (id) => write(() => planned.cancel(id)),
+    saveMcpToken: (hash, key) => write(() => planned.saveToken(hash, key)),
+    mcpTokenKey: (hash) => read(() => planned.tokenKey(hash)),
+    revokeMcpTokens: (key) => write(() => planned.revokeTokens(key)),
     close: () =>
       read(() => {
         clearInterval(probeTimer);

@@ -1,3 +1,4 @@
+import type { NewSchedule, ScheduleRecord } from "./schedule.js";
 import type { TopicKey } from "./topic-key.js";
 
 /** Whether the store can write: `ok`, or why not (one line) and since when (Date.now()). */
@@ -112,6 +113,38 @@ export interface Store {
   turn(id: number): Promise<TurnRecord | undefined>;
   /** The turn that retried `id`, if any. */
   retryOf(id: number): Promise<TurnRecord | undefined>;
+
+  /**
+   * Stores a schedule unless its key already has `limit` of them (SCHEDULES_PER_TOPIC), in one
+   * transaction. Returns the stored record, or undefined when the key is at its limit.
+   */
+  addSchedule(schedule: NewSchedule, limit: number): Promise<ScheduleRecord | undefined>;
+  /** The key's schedules, soonest first. */
+  schedules(key: TopicKey): Promise<ScheduleRecord[]>;
+  /** One schedule by id. */
+  schedule(id: number): Promise<ScheduleRecord | undefined>;
+  /** Every schedule due at `at` (next_run_at <= at), soonest first. */
+  dueSchedules(at: Date): Promise<ScheduleRecord[]>;
+  /** The earliest next_run_at of all schedules (ISO 8601), or undefined when there are none. */
+  nextScheduleAt(): Promise<string | undefined>;
+  /**
+   * Compare-and-set of a schedule that fires: when its next_run_at is still `from`, moves it to
+   * `to`, or deletes it when `to` is null (a one-shot). True when this caller won (it then runs the
+   * turn); false when another run already advanced or cancelled it.
+   */
+  advanceSchedule(id: number, from: string, to: string | null): Promise<boolean>;
+  /** Deletes a schedule; false when there was none. */
+  cancelSchedule(id: number): Promise<boolean>;
+
+  /**
+   * Stores the SHA-256 hex `tokenHash` of an MCP bearer token handed to `key`'s agent session (the
+   * `mcp_tokens` table). The token itself is never stored.
+   */
+  saveMcpToken(tokenHash: string, key: TopicKey): Promise<void>;
+  /** The key whose session holds the token with this hash, or undefined (unknown or revoked). */
+  mcpTokenKey(tokenHash: string): Promise<TopicKey | undefined>;
+  /** Revokes the MCP tokens of `key`, or every token when no key is given (start-up). */
+  revokeMcpTokens(key?: TopicKey): Promise<void>;
 
   /** Writes what is buffered and closes the database. */
   close(): Promise<void>;

@@ -35,6 +35,8 @@ export function createHttpApp(deps: {
    * process that takes no Updates (ROLE=worker): the webhook route is not served (404).
    */
   dispatch?: (update: IncomingUpdate) => Promise<unknown>;
+  /** Another endpoint on the same server, e.g. the bot's MCP server: every method at `path`. */
+  mount?: { path: string; handle: (request: Request) => Promise<Response> };
   logger: Logger;
 }): Hono {
   const { logger, dispatch } = deps;
@@ -75,6 +77,8 @@ export function createHttpApp(deps: {
     logger.error({ err }, "http handler failed");
     return c.text("internal error", 500);
   });
+  const mount = deps.mount;
+  if (mount) app.all(mount.path, (c) => mount.handle(c.req.raw));
   if (!dispatch) return app;
 
   // One handler rather than a middleware chain: this route is the hot path under load.

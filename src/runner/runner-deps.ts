@@ -5,6 +5,7 @@ import type { Store } from "../domain/store.js";
 import type { TurnControl } from "../domain/turn-control.js";
 import type { TurnQueue } from "../domain/turn-queue.js";
 import type { Logger } from "../logger.js";
+import type { TurnExecutionDeps } from "./turn-execution.js";
 import type { FileFetcher, Runner, Transcriber, TurnViews } from "./types.js";
 
 /** What the runner wires together; durations in ms. */
@@ -40,6 +41,8 @@ export type RunnerDeps = {
   permissionMode: PermissionMode;
   /** A turn running longer is cancelled (session/cancel, then the process is ended). */
   turnTimeoutMs: number;
+  /** The bot's MCP server, handed to agents that take HTTP MCP servers (see TurnExecutionDeps.mcp). */
+  mcp?: TurnExecutionDeps["mcp"];
   /** After the shutdown grace, how long interrupted agents may take to end before shutdown returns, ms. */
   stopTailMs?: number;
   logger: Logger;

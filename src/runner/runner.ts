@@ -54,6 +54,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
       turnTimeoutMs: deps.turnTimeoutMs,
       ...(deps.fetchFile ? { fetchFile: deps.fetchFile } : {}),
       transcribe: deps.transcribe,
+      ...(deps.mcp ? { mcp: deps.mcp } : {}),
       firstNotice: (key, kind) => {
         const id = `${topicKeyId(key)}|${kind}`;
         if (saidOnce.has(id)) return false;
@@ -233,6 +234,7 @@ export function createRunner(deps: RunnerDeps): RunnerHandle {
       await store.clearSession(key);
       if (local) local.acpClient.release(topicKeyId(key));
       else await control?.release(key);
+      await deps.mcp?.access.revoke(key);
     },
     model: (key) => store.model(key),
     setModel: (key, model) => store.setModel(key, model),

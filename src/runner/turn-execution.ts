@@ -19,7 +19,7 @@ import { ensureWorkspace, workspacePathFor } from "../workspace.js";
 import { transcriptsFor } from "./audio-input.js";
 import type { PermissionPolicy } from "./permission-policy.js";
 import type { SessionControls } from "./session-controls.js";
-import type { FileFetcher, LastTurn, Transcriber, TurnOutcome, TurnView } from "./types.js";
+import type { FileFetcher, LastTurn, McpAccess, Transcriber, TurnOutcome, TurnView } from "./types.js";
 
 /** Why a running turn was aborted: /cancel, TURN_TIMEOUT_MS, or a shutdown. */
 export type AbortReason = "user" | "timeout" | "shutdown";
@@ -49,6 +49,11 @@ export type TurnExecutionDeps = {
   fetchFile?: FileFetcher;
   /** Transcribes voice notes and audio files for an agent that takes no audio (TRANSCRIBE_URL), when set. */
   transcribe?: Transcriber;
+  /**
+   * The bot's MCP server for agents that take HTTP MCP servers; `revokeAfterTurn` (no keep-alive:
+   * the session's process ends with the turn) revokes the key's token once the turn is over.
+   */
+  mcp?: { access: McpAccess; revokeAfterTurn: boolean };
   /** Whether the notice `kind` is new for `key` (notices said once per topic). */
   firstNotice: (key: QueuedTurn["key"], kind: string) => boolean;
   logger: Logger;
@@ -66,7 +71,7 @@ export type TurnExecutionDeps = {
  *   and `delivered`, which settles when the view has delivered the answer.
  */
 export function createTurnExecution(deps: TurnExecutionDeps) {
-  const { store, acpClient, logger } = deps;
+  const { store, acpClient, logger, mcp } = deps;
 
   /** The user's files of a turn, fetched into its workspace; a failure ends the turn visibly. */
   async function fetchFiles(files: PendingFile[], cwd: string, signal: AbortSignal): Promise<Attachment[]> {
@@ -157,6 +162,7 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
           settings: row?.settings ?? {},
           signal: abort.signal,
           keepAliveKey: topicKeyId(key),
+          ...(mcp ? { mcpServers: () => mcp.access.grant(key) } : {}),
         },
         {
           onUpdate: (update) => view.update(update),
@@ -250,6 +256,11 @@ export function createTurnExecution(deps: TurnExecutionDeps) {
       clearTimeout(timer);
       queued.signal?.removeEventListener("abort", leaseLost);
       track(undefined);
+      if (deps.mcp?.revokeAfterTurn) {
+        await deps.mcp.access
+          .revoke(key)
+          .catch((err: unknown) => log.warn({ err }, "could not revoke MCP tokens"));
+      }
     }
     return { last, delivered: delivered ?? (outcome ? view.finish(outcome) : Promise.resolve()) };
   };

@@ -1,5 +1,6 @@
 import type {
   ContentBlock,
+  McpServer,
   RequestPermissionRequest,
   RequestPermissionResponse,
   SessionUpdate,
@@ -7,6 +8,7 @@ import type {
 import type { AgentCommand } from "../domain/agent-commands.js";
 import type { AgentModels } from "../domain/agent-models.js";
 import type { AgentSessionInfo } from "../domain/agent-sessions.js";
+import type { ScheduleRecord, ScheduleWhen } from "../domain/schedule.js";
 import type { SessionSetting } from "../domain/session-settings.js";
 import type { TopicKey } from "../domain/topic-key.js";
 import type { Attachment, PendingFile, SessionRecord, TurnResult, TurnUsage } from "../domain/turn.js";
@@ -234,4 +236,37 @@ export type Runner = {
    * journalling. Starts no agent.
    */
   audioRoute(): AudioRoute;
+};
+
+/**
+ * A topic key's scheduled prompts, for /schedule, /schedules and the MCP schedule tools: each runs
+ * as a normal turn of its key (same queue, journal and permission policy) with a header line.
+ */
+export type ScheduleBook = {
+  /**
+   * Stores a schedule for `key`.
+   *
+   * @throws UserFacingError (one line) for an empty or over-long prompt, a time or cron expression
+   *   that does not parse, a time in the past, too short an interval, or a key at its limit.
+   */
+  add(key: TopicKey, when: ScheduleWhen, prompt: string): Promise<ScheduleRecord>;
+  /** The key's schedules, soonest first. */
+  list(key: TopicKey): Promise<ScheduleRecord[]>;
+  /**
+   * Cancels schedule `id` on behalf of `key`: only the key that made it may. Returns why not (one
+   * line), or undefined when it was cancelled.
+   */
+  cancel(id: number, key: TopicKey): Promise<string | undefined>;
+};
+
+/**
+ * Access of a key's agent session to the bot's MCP server: `grant` makes a new bearer token for the
+ * key (revoking its older ones: the session was replaced) and returns the ACP `mcpServers` entry
+ * that carries it; `revoke` ends the key's tokens (the session ended).
+ *
+ * @throws StoreUnavailableError from either when the token table cannot be written.
+ */
+export type McpAccess = {
+  grant(key: TopicKey): Promise<McpServer[]>;
+  revoke(key: TopicKey): Promise<void>;
 };

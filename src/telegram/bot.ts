@@ -2,15 +2,17 @@ import { Telegraf } from "telegraf";
 import { message } from "telegraf/filters";
 import { StoreUnavailableError } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
-import type { Runner } from "../runner/types.js";
+import type { Runner, ScheduleBook } from "../runner/types.js";
 import { registerCommands } from "./commands.js";
 import { registerAnswerButton, registerRetryButton } from "./interrupted.js";
 import type { Outbox } from "./outbox.js";
 import { PERMISSION_CALLBACK_PREFIX, type PermissionPrompts } from "./permission-prompts.js";
 import { registerPromptHandlers, registerUnsupportedContent } from "./prompt-handlers.js";
 import { createPromptIntake } from "./prompt-intake.js";
+import { QUESTION_CALLBACK_PREFIX, type QuestionPrompts } from "./question-prompts.js";
 import { createReply } from "./replies.js";
 import { createRouter } from "./router.js";
+import { registerScheduleCommands } from "./schedule-command.js";
 import { registerTurnButtons } from "./turn-button-handlers.js";
 import { updateLogger } from "./update-logger.js";
 
@@ -33,7 +35,7 @@ export function createTelegraf(options: { botToken: string; apiRoot: string }): 
 /**
  * Registers the bot's handlers on `bot`: the allowlist (messages, commands and button taps; in
  * groups strangers get silence, in a private chat one line with their user id), the commands, the
- * permission and Retry buttons, then text, photos, documents, voice notes and audio files → a turn
+ * permission, question, schedule and Retry buttons, then text, photos, documents, voice notes and audio files → a turn
  * in the runner.
  *
  * @returns flushInput: submits the parts of long messages still being joined (shutdown).
@@ -44,6 +46,9 @@ export function registerBot(
     runner: Runner;
     outbox: Outbox;
     prompts: PermissionPrompts;
+    /** The MCP ask_user questions (their buttons). */
+    questions: QuestionPrompts;
+    schedules: ScheduleBook;
     allowedUserIds: ReadonlySet<number>;
     agentCommand: string;
     /** NEW_OPENS_TOPIC. */
@@ -88,6 +93,8 @@ export function registerBot(
 
   const router = createRouter();
   router.action(PERMISSION_CALLBACK_PREFIX, (ctx, data) => deps.prompts.handleCallback(ctx, data));
+  router.action(QUESTION_CALLBACK_PREFIX, (ctx, data) => deps.questions.handleCallback(ctx, data));
+  registerScheduleCommands(router, { schedules: deps.schedules, reply, logger });
   registerCommands(router, {
     runner,
     outbox: deps.outbox,

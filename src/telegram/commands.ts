@@ -23,6 +23,11 @@ export const BOT_COMMANDS: BotCommand[] = [
   { command: "status", description: "Agent, session, model, workspace and state of this topic" },
   { command: "sessions", description: "Your sessions in this chat (/sessions agent: the agent's own)" },
   { command: "fork", description: "Fork this topic's session into a new topic" },
+  {
+    command: "schedule",
+    description: "Run a prompt here later: /schedule in 10m <prompt>, or a time or cron",
+  },
+  { command: "schedules", description: "Your scheduled prompts in this topic, with cancel buttons" },
   { command: "help", description: "What this bot does and its commands" },
 ];
 

@@ -16,7 +16,8 @@ export type FileTarget = { chatId: number; messageThreadId: number | undefined }
 /**
  * Sends a file from a topic's workspace into the topic: sendPhoto for small images, sendDocument
  * otherwise. Refuses paths outside the workspace (after following symlinks) and files over the
- * Bot API's 50 MB upload limit. Returns the one-line message to show instead when nothing was sent.
+ * Bot API's 50 MB upload limit. `caption` (at most 1024 characters, Bot API) goes with the file.
+ * Returns the one-line message to show instead when nothing was sent.
  *
  * @throws the Bot API error of the upload (after the outbox's retries).
  */
@@ -25,6 +26,7 @@ export async function sendWorkspaceFile(
   target: FileTarget,
   workspace: string,
   requested: string,
+  caption?: string,
 ): Promise<string | undefined> {
   const real = await resolveInsideWorkspace(workspace, requested);
   if (!real) return `📎 ${requested} is not a file inside this topic's workspace.`;
@@ -33,7 +35,10 @@ export async function sendWorkspaceFile(
   if (stat.size > MAX_UPLOAD_BYTES) {
     return `📎 ${path.basename(real)} is ${(stat.size / 1024 / 1024).toFixed(1)} MB, over Telegram's 50 MB upload limit; it is at ${real}.`;
   }
-  const extra = target.messageThreadId === undefined ? {} : { message_thread_id: target.messageThreadId };
+  const extra = {
+    ...(target.messageThreadId === undefined ? {} : { message_thread_id: target.messageThreadId }),
+    ...(caption ? { caption } : {}),
+  };
   const file = { source: real, filename: path.basename(real) };
   const asPhoto = PHOTO_EXTENSIONS.has(path.extname(real).toLowerCase()) && stat.size <= MAX_PHOTO_BYTES;
   await deps.outbox.send<unknown>(

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import PQueue from "p-queue";
 
 /** The priority classes of a chat's calls; see OutboxPriority. */
@@ -53,12 +54,27 @@ export function createChatLane(deps: LaneDeps) {
   let editInFlight = false;
   let admitTimer: NodeJS.Timeout | undefined;
   let active = 0;
+  /** When the last call began (ms timestamp): p-queue spaces its task starts, and a task can begin
+   * its call later than it started (behind the budget queue, or on a loaded machine), so the gap
+   * between two calls is checked again right before each call. */
+  let lastCallAt = Number.NEGATIVE_INFINITY;
+  const spaced = async (call: Call, label: string): Promise<unknown> => {
+    // A loop: a timer may fire a millisecond before Date.now() says the time has passed.
+    for (
+      let wait = lastCallAt + deps.spacingMs - Date.now();
+      wait > 0;
+      wait = lastCallAt + deps.spacingMs - Date.now()
+    )
+      await sleep(wait);
+    lastCallAt = Date.now();
+    return deps.run(call, label);
+  };
 
   const enqueue = (call: Call, label: string, priority: LanePriority): Promise<unknown> => {
     active += 1;
     const rank = RANK[priority];
     return spacing
-      .add(() => budget.add(() => deps.run(call, label), { priority: rank }), { priority: rank })
+      .add(() => budget.add(() => spaced(call, label), { priority: rank }), { priority: rank })
       .finally(() => {
         active -= 1;
         if (active === 0 && waitingEdits.size === 0) deps.onIdle();

@@ -197,10 +197,10 @@ export async function spawnAcpAgent(
         ),
       );
     },
-    newSession(cwd: string, timeoutMs = 60_000) {
+    newSession(cwd: string, timeoutMs = 60_000, mcpServers: acp.McpServer[] = []) {
       return guard(
         "session/new",
-        agent.request(acp.methods.agent.session.new, { cwd, mcpServers: [] }, timeout(timeoutMs)),
+        agent.request(acp.methods.agent.session.new, { cwd, mcpServers }, timeout(timeoutMs)),
       );
     },
     loadSession(sessionId: string, cwd: string, timeoutMs = 60_000) {

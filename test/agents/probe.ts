@@ -117,7 +117,7 @@ function reap(procs: ProcInfo[]): void {
   }
 }
 
-async function finish(agent: AcpAgent): Promise<void> {
+export async function finish(agent: AcpAgent): Promise<void> {
   const seen = agent.seenProcesses();
   await agent.dispose(2000);
   reap(seen);

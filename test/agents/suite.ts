@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_PACKAGES, type AgentId, installAgent } from "./install.js";
+import { BOT_TOOLS, mcpToolsOffered } from "./mcp-probe.js";
 import {
   cancelSlowTurn,
   crashMidTurn,
@@ -50,6 +51,14 @@ export type AgentExpectations = {
   modelErrorAs: "text" | "error";
   /** The next prompt after a model error is answered: always, or only usually (not asserted). */
   recoversAfterModelError: "always" | "usually";
+  /**
+   * The bot's MCP tools (see mcp-probe.ts) the agent names to the model on its first request, after
+   * listing them from the server: as tools, or as deferred ones it can load; none when it keeps them
+   * behind its own tool search.
+   */
+  mcpToolsNamed: readonly string[];
+  /** A model's call of one of them (as a tool it was offered by name) reaches the bot's server. */
+  mcpToolCalls: boolean;
 };
 
 export const EXPECTED: Record<AgentId, AgentExpectations> = {
@@ -67,6 +76,9 @@ export const EXPECTED: Record<AgentId, AgentExpectations> = {
     noticesForWarnings: true,
     modelErrorAs: "text",
     recoversAfterModelError: "always",
+    // codex-acp 2.6 keeps MCP tools behind tool_search.
+    mcpToolsNamed: [],
+    mcpToolCalls: false,
   },
   "claude-agent-acp": {
     restore: "resume",
@@ -82,6 +94,10 @@ export const EXPECTED: Record<AgentId, AgentExpectations> = {
     noticesForWarnings: false,
     modelErrorAs: "error",
     recoversAfterModelError: "always",
+    // As deferred tools, loaded through ToolSearch.
+    mcpToolsNamed: BOT_TOOLS,
+    // Only after a ToolSearch, which the fake model does not do.
+    mcpToolCalls: false,
   },
   gemini: {
     restore: "load",
@@ -97,6 +113,10 @@ export const EXPECTED: Record<AgentId, AgentExpectations> = {
     noticesForWarnings: false,
     modelErrorAs: "error",
     recoversAfterModelError: "always",
+    // As mcp_tg-acp_<tool>, without ask_user (Gemini CLI 0.61 has a built-in tool of that name,
+    // ASK_USER_TOOL_NAME, and leaves ours out; seen, not traced in its source).
+    mcpToolsNamed: BOT_TOOLS.filter((tool) => tool !== "ask_user"),
+    mcpToolCalls: true,
   },
   "zed-codex-acp": {
     restore: "resume",
@@ -113,6 +133,10 @@ export const EXPECTED: Record<AgentId, AgentExpectations> = {
     modelErrorAs: "error",
     // Once in five runs the prompt after the error got no answer within 120 s.
     recoversAfterModelError: "usually",
+    mcpToolsNamed: BOT_TOOLS,
+    // Offered in a Responses `namespace`; a call without the namespace (the fake model sends none)
+    // is answered "unsupported call: notify".
+    mcpToolCalls: false,
   },
 };
 
@@ -134,6 +158,15 @@ export function describeAgent(id: AgentId): void {
     });
     afterAll(async () => {
       await ctx?.cleanup();
+    });
+
+    it(`takes the bot's HTTP MCP server in session/new and lists its tools${expected.mcpToolCalls ? "; a model's call reaches it" : ""}`, async () => {
+      const mcp = await mcpToolsOffered(ctx);
+      expect(mcp.advertisesHttp).toBe(true);
+      expect(mcp.methods).toContain("initialize");
+      expect(mcp.methods).toContain("tools/list");
+      expect(mcp.offered).toEqual(expected.mcpToolsNamed);
+      expect(mcp.notified).toEqual(expected.mcpToolCalls ? ["hello from the model"] : []);
     });
 
     it("answers a prompt through the fake model, told the session's cwd", async () => {

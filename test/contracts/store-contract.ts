@@ -194,5 +194,67 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         expect(await store.hasPermissionGrant(key, "read")).toBe(false);
         expect(await store.session(other)).toBeDefined();
       }));
+    it("keeps schedules per key within a limit, finds the due ones and fires each occurrence once", () =>
+      using(async (f) => {
+        const at = (iso: string) => ({
+          key,
+          prompt: "check CI",
+          cron: null,
+          timeZone: "UTC",
+          nextRunAt: iso,
+        });
+        const first = await f.store.addSchedule(at("2026-01-01T09:00:00.000Z"), 2);
+        expect(first).toMatchObject({
+          key,
+          prompt: "check CI",
+          cron: null,
+          nextRunAt: "2026-01-01T09:00:00.000Z",
+        });
+        const daily = await f.store.addSchedule(
+          { ...at("2026-01-01T08:00:00.000Z"), cron: "0 8 * * *", timeZone: "Europe/Berlin" },
+          2,
+        );
+        expect(await f.store.addSchedule(at("2026-01-02T00:00:00.000Z"), 2)).toBeUndefined();
+        expect(await f.store.addSchedule({ ...at("2026-01-02T00:00:00.000Z"), key: other }, 2)).toBeDefined();
+        expect((await f.store.schedules(key)).map((s) => s.id)).toEqual([daily?.id, first?.id]);
+        expect(await f.store.nextScheduleAt()).toBe("2026-01-01T08:00:00.000Z");
+        expect((await f.store.dueSchedules(new Date("2026-01-01T08:30:00.000Z"))).map((s) => s.id)).toEqual([
+          daily?.id,
+        ]);
+        const dailyId = daily?.id as number;
+        expect(
+          await f.store.advanceSchedule(dailyId, "2026-01-01T08:00:00.000Z", "2026-01-02T08:00:00.000Z"),
+        ).toBe(true);
+        // A second runner that read the same due row loses.
+        expect(
+          await f.store.advanceSchedule(dailyId, "2026-01-01T08:00:00.000Z", "2026-01-02T08:00:00.000Z"),
+        ).toBe(false);
+        const store = await f.reopen();
+        expect(await store.schedule(dailyId)).toMatchObject({
+          cron: "0 8 * * *",
+          timeZone: "Europe/Berlin",
+          nextRunAt: "2026-01-02T08:00:00.000Z",
+        });
+        // A one-shot that fires is gone.
+        expect(await store.advanceSchedule(first?.id as number, "2026-01-01T09:00:00.000Z", null)).toBe(true);
+        expect(await store.schedule(first?.id as number)).toBeUndefined();
+        expect(await store.cancelSchedule(dailyId)).toBe(true);
+        expect(await store.cancelSchedule(dailyId)).toBe(false);
+        expect(await store.schedules(key)).toEqual([]);
+      }));
+
+    it("keeps MCP token hashes per key and revokes them per key or all at once", () =>
+      using(async ({ store }) => {
+        await store.saveMcpToken("a".repeat(64), key);
+        await store.saveMcpToken("b".repeat(64), other);
+        await store.saveMcpToken("c".repeat(64), other);
+        expect(await store.mcpTokenKey("a".repeat(64))).toEqual(key);
+        expect(await store.mcpTokenKey("d".repeat(64))).toBeUndefined();
+        await store.revokeMcpTokens(other);
+        expect(await store.mcpTokenKey("b".repeat(64))).toBeUndefined();
+        expect(await store.mcpTokenKey("a".repeat(64))).toEqual(key);
+        await store.revokeMcpTokens();
+        expect(await store.mcpTokenKey("a".repeat(64))).toBeUndefined();
+      }));
   });
 }

@@ -54,7 +54,7 @@ export type ScriptedReply = (
 /** How a request was answered. */
 export type FakeReply =
   | { kind: "text"; text: string }
-  | { kind: "tool"; tool: string; args: Record<string, unknown> | string; wanted: "shell" | "write" }
+  | { kind: "tool"; tool: string; args: Record<string, unknown> | string; wanted: "shell" | "write" | "mcp" }
   | { kind: "json"; json: unknown }
   | { kind: "error"; status: number };
 
@@ -508,6 +508,19 @@ function toolReply(
   return { kind: "tool", tool: tool.name, args, wanted };
 }
 
+/**
+ * A call of an MCP tool the agent offered: `name` bare, or as the agents prefix it (`mcp__<server>__`,
+ * Gemini's `mcp_<server>_`), with the JSON arguments given.
+ */
+function mcpToolReply(conversation: Conversation, name: string, json: string): FakeReply {
+  const tool = conversation.tools.find(
+    (t) =>
+      t.name === name || t.name.endsWith(`__${name}`) || new RegExp(`^mcp_[\\w-]+_${name}$`).test(t.name),
+  );
+  if (!tool) return { kind: "text", text: `I was offered no tool ${name}.` };
+  return { kind: "tool", tool: tool.name, args: JSON.parse(json) as Record<string, unknown>, wanted: "mcp" };
+}
+
 function decide(conversation: Conversation): Decision {
   if (conversation.wantsJson !== undefined)
     return { reply: { kind: "json", json: jsonFor(conversation.wantsJson) } };
@@ -535,6 +548,8 @@ function decide(conversation: Conversation): Decision {
       ...given,
     };
   }
+  const mcp = /call tool (\S+) (\{.*\})$/m.exec(last);
+  if (mcp?.[1] && mcp[2]) return { reply: mcpToolReply(conversation, mcp[1], mcp[2]), ...given };
   const shell = /run shell: (.+)$/m.exec(last);
   if (shell?.[1]) return { reply: toolReply(conversation, "shell", shell[1].trim()), ...given };
   const write = /write file (\S+)(?: with (.+))?$/m.exec(last);

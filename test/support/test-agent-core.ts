@@ -18,8 +18,9 @@
  *                                          300 lines), offering allow once / reject; answers the outcome
  * - "which model"                       -> "model: <the session's current model>"
  * - "which settings"                    -> "settings: mode=.. effort=.. fast=.. model=.." (see --settings)
- * - "stream <chars> <chunks/s>"         -> <chars> of Markdown (paragraphs, code blocks) in chunks of
- *                                          20 characters at that rate (for streaming tests and benchmarks)
+ * - "stream <chars> <chunks/s> [size]"  -> <chars> of Markdown (paragraphs, code blocks) in chunks of
+ *                                          `size` (default 20) characters at that rate (for streaming
+ *                                          tests and benchmarks)
  * - "markdown"                          -> a short answer with bold, inline code and a code block
  * - "file <name>"                       -> writes <name> in its cwd and links it (resource_link)
  * - "outside"                           -> links a file outside its cwd
@@ -32,6 +33,8 @@
  * - "slow <ms> <tag>"                   -> waits, then answers "done <tag>"
  * - "rpc-error"                         -> answers session/prompt with a JSON-RPC internal error
  * - "huge <MiB>"                        -> writes one line of that many MiB on stdout (over the SDK's limit)
+ * - "mcp list" / "mcp call <tool> <json>" -> lists / calls the tools of the session's HTTP MCP server
+ *                                          (test-agent-mcp.ts), answering with the result
  * - anything else                       -> "echo: <text>"
  *
  * Flags: --state-dir DIR (required), --no-load, --resume, --replay-after-response, --hang-on-load,
@@ -47,7 +50,8 @@
  * see test-agent-settings.ts), --init-delay MS (answers initialize that much later), --fail-init-in TEXT (fails
  * initialize when its working directory contains TEXT), --hang-on-initialize (never answers it),
  * --setsid-child (leaves a child in a session of its own; subprocess only), --ignore-stdin-close
- * (keeps running after its stdin closed, until signalled; subprocess only).
+ * (keeps running after its stdin closed, until signalled; subprocess only), --mcp-http (advertises
+ * mcpCapabilities.http and logs the mcpServers of each session set-up).
  */
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
@@ -55,6 +59,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as acp from "@agentclientprotocol/sdk";
 import { streamText } from "./stream-text.js";
+import { httpServerOf, runMcpCommand } from "./test-agent-mcp.js";
 import { createTestAgentSettings } from "./test-agent-settings.js";
 
 /** Where the agent runs: the process (test-agent.ts) or the test's own process (in-process-agent.ts). */
@@ -168,6 +173,12 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
   const initDelayMs = Number(optionValue("--init-delay") ?? 0);
   /** The current model of each session in this process (a new process starts on the default). */
   const currentModel = new Map<string, string>();
+  /** The MCP servers each session got at its latest session/new, load or resume in this process. */
+  const mcpOf = new Map<string, acp.McpServer[]>();
+  const keepMcp = (sessionId: string, servers: acp.McpServer[] | undefined) => {
+    mcpOf.set(sessionId, servers ?? []);
+    return servers ?? [];
+  };
 
   const settings = createTestAgentSettings({
     flag: optionValue("--settings"),
@@ -256,6 +267,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         protocolVersion: acp.PROTOCOL_VERSION,
         agentCapabilities: {
           loadSession: !flag("--no-load"),
+          ...(flag("--mcp-http") ? { mcpCapabilities: { http: true, sse: false } } : {}),
           promptCapabilities: { image: flag("--image"), audio: flag("--audio"), embeddedContext: false },
           sessionCapabilities: {
             ...(flag("--resume") ? { resume: {} } : {}),
@@ -275,13 +287,19 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         event: "session/new",
         sessionId,
         cwd: params.cwd,
+        mcpServers: keepMcp(sessionId, params.mcpServers),
         files: fs.readdirSync(params.cwd).sort(),
       });
       await announceCommands(client, sessionId);
       return { sessionId, ...modelOffer(sessionId) };
     })
     .onRequest(acp.methods.agent.session.load, async ({ params, client }) => {
-      logEvent({ event: "session/load", sessionId: params.sessionId, cwd: params.cwd });
+      logEvent({
+        event: "session/load",
+        sessionId: params.sessionId,
+        cwd: params.cwd,
+        mcpServers: keepMcp(params.sessionId, params.mcpServers),
+      });
       if (flag("--exit-on-load")) host.exit(0);
       if (flag("--hang-on-load")) await new Promise(() => {});
       const stored = readSession(params.sessionId);
@@ -297,7 +315,12 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
       return modelOffer(params.sessionId);
     })
     .onRequest(acp.methods.agent.session.resume, async ({ params, client }) => {
-      logEvent({ event: "session/resume", sessionId: params.sessionId, cwd: params.cwd });
+      logEvent({
+        event: "session/resume",
+        sessionId: params.sessionId,
+        cwd: params.cwd,
+        mcpServers: keepMcp(params.sessionId, params.mcpServers),
+      });
       if (!readSession(params.sessionId)) throw acp.RequestError.resourceNotFound(params.sessionId);
       await announceCommands(client, params.sessionId);
       return modelOffer(params.sessionId);
@@ -374,7 +397,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
       let chunkDelayMs = 0;
       const sleepMatch = /^sleep (\d+)$/.exec(text);
       const slowMatch = /^slow (\d+) (\S+)$/.exec(text);
-      const streamMatch = /^stream (\d+) (\d+)$/.exec(text);
+      const streamMatch = /^stream (\d+) (\d+)(?: (\d+))?$/.exec(text);
       const fileMatch = /^file ([\w.-]+)$/.exec(text);
       if (sleepMatch) {
         await waitOrCancel(sessionId, Number(sleepMatch[1]));
@@ -473,6 +496,8 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
           description: "github: exited with code 1",
         });
         answer = "answered after a notice";
+      } else if (text.startsWith("mcp ")) {
+        answer = await runMcpCommand(text, httpServerOf(mcpOf.get(sessionId)), update);
       } else if (text === "which settings") {
         answer = settings.describe(sessionId);
       } else if (text === "claude command transcript") {
@@ -489,7 +514,7 @@ export async function runTestAgent(host: AgentHost): Promise<void> {
         answer = `model: ${currentModel.get(sessionId) ?? "fast"}`;
       } else if (streamMatch) {
         answer = streamText(Number(streamMatch[1]));
-        chunkSize = 20;
+        chunkSize = Number(streamMatch[3] ?? 20);
         chunkDelayMs = 1000 / Number(streamMatch[2]);
       } else if (text === "markdown") {
         answer = "**Bold** and `a<b`\n\n```ts\nconst a = 1 < 2;\n```";

@@ -83,3 +83,22 @@ export function callbackUpdate(
   if (options.userId !== undefined) query.from.id = options.userId;
   return update as Update;
 }
+
+/** A tap by `userId` (default the fixture user) on the button `label` under a bot message in `threadId`. */
+export function tapButton(
+  message: { messageId?: number | undefined; payload: Record<string, unknown> },
+  label: string,
+  threadId: number,
+  userId?: number,
+) {
+  const keyboard = message.payload.reply_markup as {
+    inline_keyboard: Array<Array<{ text: string; callback_data: string }>>;
+  };
+  const button = keyboard.inline_keyboard.flat().find((b) => b.text === label);
+  if (!button) throw new Error(`no button ${label}`);
+  return callbackUpdate(button.callback_data, {
+    threadId,
+    messageId: message.messageId ?? 0,
+    ...(userId === undefined ? {} : { userId }),
+  });
+}

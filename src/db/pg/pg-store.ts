@@ -8,6 +8,7 @@ import { createStoreHealth } from "../store-health.js";
 import { type OpenPgDatabase, openPgDatabase, type PgOpenOptions } from "./database.js";
 import { unavailableReason } from "./pg-errors.js";
 import { createPgJournal } from "./pg-journal.js";
+import { createPgSchedules } from "./pg-schedules.js";
 import { createPgSessions, type PgExecutor, type PgTransaction } from "./pg-sessions.js";
 import { seenUpdates } from "./schema.js";
 
@@ -53,6 +54,7 @@ export function createPgStore(database: OpenPgDatabase, options: PgStoreOptions 
   const window = options.updateWindow ?? 10_000;
   const sessions = createPgSessions(db, now);
   const journal = createPgJournal(db, now);
+  const planned = createPgSchedules(db, now);
   let sincePrune = 0;
 
   const recordUpdate = async (executor: PgExecutor, updateId: number): Promise<boolean> => {
@@ -144,6 +146,16 @@ export function createPgStore(database: OpenPgDatabase, options: PgStoreOptions 
     cutAnswers: () => journal.cutAnswers(),
     turn: (id) => journal.get(id),
     retryOf: (id) => journal.retryOf(id),
+    addSchedule: (schedule, limit) => planned.add(schedule, limit),
+    schedules: (key) => planned.list(key),
+    schedule: (id) => planned.get(id),
+    dueSchedules: (at) => planned.due(at),
+    nextScheduleAt: () => planned.next(),
+    advanceSchedule: (id, from, to) => planned.advance(id, from, to),
+    cancelSchedule: (id) => planned.cancel(id),
+    saveMcpToken: (hash, key) => planned.saveToken(hash, key),
+    mcpTokenKey: (hash) => planned.tokenKey(hash),
+    revokeMcpTokens: (key) => planned.revokeTokens(key),
   };
   const wrapped = Object.fromEntries(
     Object.entries(store).map(([name, fn]) => [

@@ -134,3 +134,41 @@ export const workers = pgTable("workers", {
   aliveUntil: at("alive_until").notNull(),
   startedAt: at("started_at").notNull().defaultNow(),
 });
+
+/** Scheduled prompts, as in SQLite: each runs as a normal turn of its key at `next_run_at`. */
+export const schedules = pgTable(
+  "schedules",
+  {
+    id: id("id").primaryKey().generatedAlwaysAsIdentity(),
+    chatId: id("chat_id").notNull(),
+    threadId: id("thread_id").notNull(),
+    userId: id("user_id").notNull(),
+    prompt: text("prompt").notNull(),
+    /** 5-field cron expression; null for a one-shot. */
+    cron: text("cron"),
+    /** IANA time zone the cron expression is read in. */
+    timeZone: text("time_zone").notNull(),
+    nextRunAt: at("next_run_at").notNull(),
+    createdAt: at("created_at").notNull(),
+  },
+  (t) => [
+    index("schedules_key_idx").on(t.chatId, t.threadId, t.userId),
+    index("schedules_next_idx").on(t.nextRunAt),
+  ],
+);
+
+/** A row of {@link schedules}. */
+export type PgScheduleRow = InferSelectModel<typeof schedules>;
+
+/** Bearer tokens of the bot's MCP server (SHA-256 hex), as in SQLite. */
+export const mcpTokens = pgTable(
+  "mcp_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    chatId: id("chat_id").notNull(),
+    threadId: id("thread_id").notNull(),
+    userId: id("user_id").notNull(),
+    createdAt: at("created_at").notNull(),
+  },
+  (t) => [index("mcp_tokens_key_idx").on(t.chatId, t.threadId, t.userId)],
+);
