@@ -39,7 +39,7 @@ export async function openCluster(
 ): Promise<ClusterParts> {
   const { logger } = options;
   const url = config.databaseUrl as string;
-  const { role, workerId, shards, leaseTtlMs } = config.cluster;
+  const { role, workerId, shards, leaseTtlMs, balance } = config.cluster;
   const database = await openPgDatabase(url, {
     applicationName: `tg-acp ${role} ${workerId}`,
     onPoolError: (err) => logger.warn({ err }, "a PostgreSQL connection was lost"),
@@ -57,7 +57,7 @@ export async function openCluster(
       boss,
       shards,
       concurrency: config.turns.maxConcurrent,
-      ...(role === "worker" ? { worker: { workerId, leaseTtlMs } } : {}),
+      ...(role === "worker" ? { worker: { workerId, leaseTtlMs, balance } } : {}),
       logger,
     });
     const store = createPgStore(database, {

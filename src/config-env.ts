@@ -63,6 +63,7 @@ export const envSchema = z.object({
   ),
   SHARDS: z.coerce.number().int().min(1).max(1024).default(64),
   LEASE_TTL_MS: z.coerce.number().int().min(2_000).max(600_000).default(20_000),
+  SHARD_BALANCE: z.stringbool({ error: "must be true or false" }).default(true),
   WORKSPACE_BASE_PATH: z.string().min(1).default("./data/workspaces"),
   WORKSPACE_TEMPLATE_DIR: optionalText,
   ACP_AGENT_COMMAND: z.string().default("kiro-cli acp"),

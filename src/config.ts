@@ -47,6 +47,11 @@ export type Config = {
     shards: number;
     /** How long a worker's shard lease lasts after a renewal, ms (LEASE_TTL_MS); renewed every ttl/4. */
     leaseTtlMs: number;
+    /**
+     * Whether a worker whose slots are all busy hands idle shards with waiting turns to a less-loaded
+     * worker (SHARD_BALANCE; off: a shard moves only when its worker stops, dies or a worker joins).
+     */
+    balance: boolean;
   };
   workspaceBasePath: string;
   /**
@@ -230,6 +235,7 @@ export function createConfig(
       workerId: e.WORKER_ID ?? machine.hostname ?? "localhost",
       shards: e.SHARDS,
       leaseTtlMs: e.LEASE_TTL_MS,
+      balance: e.SHARD_BALANCE,
     },
     workspaceBasePath: path.resolve(cwd, e.WORKSPACE_BASE_PATH),
     workspaceTemplateDir: e.WORKSPACE_TEMPLATE_DIR && path.resolve(cwd, e.WORKSPACE_TEMPLATE_DIR),

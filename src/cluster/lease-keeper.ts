@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { HeldShard, ShardLeases } from "../db/pg/shard-leases.js";
 import type { Logger } from "../logger.js";
+import { planBalance } from "./shard-balance.js";
 
 /** Options of {@link createLeaseKeeper}; durations in ms. */
 export type LeaseKeeperOptions = {
@@ -12,6 +13,12 @@ export type LeaseKeeperOptions = {
   renewMs?: number;
   /** Whether a held shard may be given up now (nothing of it is being fetched or run). */
   canRelease: (shard: number) => boolean;
+  /** Turns this worker runs now, and the ready turn jobs per shard (all shards; absent: none). */
+  load: () => Promise<{ running: number; ready: Map<number, number> }>;
+  /** Turns this worker runs at once (MAX_CONCURRENT_TURNS). */
+  slots: number;
+  /** Whether a saturated worker hands shards with waiting turns to a less-loaded one (SHARD_BALANCE). */
+  balance: boolean;
   /** A shard was taken (at a new epoch): work its queue, after sweeping what its last owner left. */
   onGained: (held: HeldShard) => void;
   /** A shard was lost (renewal refused or late): stop its turns, complete nothing more of it. */
@@ -21,12 +28,16 @@ export type LeaseKeeperOptions = {
 
 type Holding = HeldShard & { deadline: number; lost: AbortController };
 
+/** Ticks for which a worker does not take back a shard it gave away for balance. */
+const DONATION_COOLDOWN_TICKS = 3;
+
 /**
- * Keeps one worker's shard leases: every `renewMs` it says it is alive (table `workers`), renews
- * the leases it holds, gives up idle shards above its fair share (ceil(shards / live workers)) so
- * that a worker that joins gets some, and takes expired leases up to that share. A lease counts as
- * lost when the database refuses its renewal, or locally once ttl * 3/4 has passed since the last
- * renewal began (before the database would let another worker take it, so the turns stop first).
+ * Keeps one worker's shard leases: every `renewMs` it says it is alive with its load (table
+ * `workers`), renews the leases it holds, then gives up and takes shards as {@link planBalance}
+ * plans (a fair share of ceil(shards / live workers), and shards with waiting turns moving from a
+ * saturated worker to a less-loaded one). A lease counts as lost when the database refuses its
+ * renewal, or locally once ttl * 3/4 has passed since the last renewal began (before the database
+ * would let another worker take it, so the turns stop first).
  */
 export function createLeaseKeeper(options: LeaseKeeperOptions) {
   const { leases, logger } = options;
@@ -35,6 +46,9 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
   let timer: NodeJS.Timeout | undefined;
   let watchdog: NodeJS.Timeout | undefined;
   let stopped = false;
+  let ticks = 0;
+  /** Shards given away for balance -> the tick until which this worker leaves them to others. */
+  const donatedUntil = new Map<number, number>();
 
   const lose = (shard: number, why: string) => {
     const holding = held.get(shard);
@@ -53,7 +67,11 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
   };
 
   async function tick(): Promise<void> {
-    const live = await leases.heartbeat();
+    ticks++;
+    const { running, ready } = await options.load();
+    const readyOf = (shard: number) => ready.get(shard) ?? 0;
+    const load = running + [...held.keys()].reduce((sum, shard) => sum + readyOf(shard), 0);
+    const others = await leases.heartbeat(load);
     const renewStart = performance.now();
     const mine = [...held.values()];
     const renewed = await leases.renew(mine.map(({ shard, epoch }) => ({ shard, epoch })));
@@ -62,15 +80,30 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
       if (renewed.has(holding.shard)) holding.deadline = renewStart + (options.ttlMs * 3) / 4;
       else lose(holding.shard, "renewal refused");
     }
-    const fair = Math.ceil(options.shards / Math.max(1, live));
-    const excess = [...held.values()].filter((h) => options.canRelease(h.shard)).slice(0, held.size - fair);
-    if (excess.length > 0) {
-      for (const holding of excess) held.delete(holding.shard);
-      await leases.release(excess.map(({ shard, epoch }) => ({ shard, epoch })));
-      logger.info({ shards: excess.map((h) => h.shard), fair }, "shards given up for a fair share");
+    for (const [shard, until] of donatedUntil) if (until < ticks) donatedUntil.delete(shard);
+    const free = stopped ? [] : (await leases.free()).filter((shard) => !donatedUntil.has(shard));
+    const plan = planBalance({
+      shards: options.shards,
+      slots: options.slots,
+      running,
+      held: [...held.values()].map(({ shard }) => ({
+        shard,
+        ready: readyOf(shard),
+        releasable: options.canRelease(shard),
+      })),
+      free: free.map((shard) => ({ shard, ready: readyOf(shard) })),
+      others,
+      balance: options.balance,
+    });
+    const givenUp = plan.release.flatMap((shard) => held.get(shard) ?? []);
+    if (givenUp.length > 0) {
+      for (const holding of givenUp) held.delete(holding.shard);
+      for (const shard of plan.donated) donatedUntil.set(shard, ticks + DONATION_COOLDOWN_TICKS);
+      await leases.release(givenUp.map(({ shard, epoch }) => ({ shard, epoch })));
+      logger.info({ shards: plan.release, donated: plan.donated, load, others }, "shards given up");
     }
     if (stopped) return;
-    const taken = await leases.acquire(fair - held.size);
+    const taken = await leases.take(plan.take);
     for (const { shard, epoch } of taken) {
       const holding = {
         shard,
@@ -81,7 +114,7 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
       held.set(shard, holding);
       options.onGained({ shard, epoch });
     }
-    if (taken.length > 0) logger.info({ shards: taken.map((t) => t.shard), fair, live }, "shards taken");
+    if (taken.length > 0) logger.info({ shards: taken.map((t) => t.shard), load, others }, "shards taken");
   }
 
   const loop = async () => {

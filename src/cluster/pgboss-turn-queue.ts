@@ -20,7 +20,7 @@ export type PgBossTurnQueueOptions = {
   /** Turns this worker runs at once, across its shards (MAX_CONCURRENT_TURNS). */
   concurrency: number;
   /** Present in a process that runs turns (ROLE=worker|all); a web process only sends them. */
-  worker?: { workerId: string; leaseTtlMs: number; renewMs?: number };
+  worker?: { workerId: string; leaseTtlMs: number; renewMs?: number; balance?: boolean };
   /** Fallback poll for new jobs when no notification came; default 1000. */
   pollMs?: number;
   logger: Logger;
@@ -193,6 +193,16 @@ export async function openPgBossTurnQueue(options: PgBossTurnQueueOptions): Prom
         !fetching.has(shard) &&
         ![...inFlight.values()].some((f) => f.shard === shard) &&
         ![...delivering.values()].includes(shard),
+      load: async () => {
+        const ready = new Map<number, number>();
+        for (const [queue, n] of await jobs.readyCounts(allQueues)) {
+          const shard = queueShard(queue);
+          if (shard !== undefined) ready.set(shard, n);
+        }
+        return { running: inFlight.size, ready };
+      },
+      slots: concurrency,
+      balance: worker.balance ?? true,
       onGained: ({ shard, epoch }) => {
         const go = () => {
           const signal = keeper?.holding(shard)?.signal ?? AbortSignal.abort();

@@ -38,14 +38,17 @@ pg.describe("PostgreSQL", () => {
     const w1 = createShardLeases(database.db, { workerId: "w1", shards: 2, ttlMs: 20_000 });
     const w2 = createShardLeases(database.db, { workerId: "w2", shards: 2, ttlMs: 20_000 });
     await w1.ensureShards();
-    const held = (await w1.acquire(2)).sort((a, b) => a.shard - b.shard);
+    expect((await w1.free()).sort()).toEqual([0, 1]);
+    const held = (await w1.take([0, 1])).sort((a, b) => a.shard - b.shard);
     expect(held).toEqual([
       { shard: 0, epoch: 1 },
       { shard: 1, epoch: 1 },
     ]);
-    expect(await w2.acquire(2)).toEqual([]);
-    expect(await w1.heartbeat()).toBe(1);
-    expect(await w2.heartbeat()).toBe(2);
+    expect(await w2.free()).toEqual([]);
+    expect(await w2.take([0, 1])).toEqual([]);
+    expect(await w1.heartbeat(3)).toEqual([]);
+    expect(await w2.heartbeat(5)).toEqual([3]);
+    expect(await w1.heartbeat(4)).toEqual([5]);
 
     const old = w1.fence({ shard: 0, epoch: 1 });
     const running = (await store.enqueueTurn({ key, prompt: "one", updateId: 9 })) as number;
@@ -56,7 +59,8 @@ pg.describe("PostgreSQL", () => {
     // w1 loses shard 0 (here: gives it up); w2 takes it at epoch 2.
     await w1.release([{ shard: 0, epoch: 1 }]);
     expect([...(await w1.renew(held))]).toEqual([1]);
-    const [taken] = await w2.acquire(2);
+    expect(await w2.free()).toEqual([0]);
+    const [taken] = await w2.take([0, 1]);
     expect(taken).toEqual({ shard: 0, epoch: 2 });
     const current = w2.fence({ shard: 0, epoch: 2 });
 

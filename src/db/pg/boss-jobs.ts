@@ -71,6 +71,16 @@ export function createBossJobs(db: PgDb, schema = "pgboss") {
       return rows.map((row) => String(row.name));
     },
 
+    /** How many jobs each of `queues` has ready to claim now (created or retry, due); absent: none. */
+    async readyCounts(queues: string[]): Promise<Map<string, number>> {
+      if (queues.length === 0) return new Map();
+      const rows = await rowsOf(sql`
+        select name, count(*)::int as n from ${job}
+        where name = any(${textArray(queues)}) and state in ('created', 'retry') and start_after <= now()
+        group by name`);
+      return new Map(rows.map((row) => [String(row.name), Number(row.n)]));
+    },
+
     /**
      * Hands a claimed job back unstarted (active → created, started_on cleared, so its next claim
      * is not counted as a retry), as pg-boss's own restore does.

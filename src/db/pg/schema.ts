@@ -132,6 +132,8 @@ export const shardLease = pgTable("shard_lease", {
 export const workers = pgTable("workers", {
   workerId: text("worker_id").primaryKey(),
   aliveUntil: at("alive_until").notNull(),
+  /** Turns it runs plus turns ready in its shards, at its last heartbeat (the shard balance). */
+  load: integer("load").notNull().default(0),
   startedAt: at("started_at").notNull().defaultNow(),
 });
 

@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, lte, ne, sql } from "drizzle-orm";
 import type { TurnFence } from "../../domain/turn.js";
 import type { PgDb } from "./database.js";
 import { shardLease, workers } from "./schema.js";
@@ -27,17 +27,21 @@ export function createShardLeases(db: PgDb, options: { workerId: string; shards:
         .onConflictDoNothing();
     },
 
-    /** Says this worker is alive for another ttl; returns how many workers are alive (this one included). */
-    async heartbeat(): Promise<number> {
+    /**
+     * Says this worker is alive for another ttl with `load` (turns running + ready in its shards);
+     * returns the loads of the other live workers.
+     */
+    async heartbeat(load: number): Promise<number[]> {
+      const set = { aliveUntil: sql`${until}`, load: Math.max(0, Math.trunc(load)) };
       await db
         .insert(workers)
-        .values({ workerId, aliveUntil: sql`${until}` })
-        .onConflictDoUpdate({ target: workers.workerId, set: { aliveUntil: sql`${until}` } });
-      const [row] = await db
-        .select({ n: sql<number>`count(*)::int` })
+        .values({ workerId, ...set })
+        .onConflictDoUpdate({ target: workers.workerId, set });
+      const rows = await db
+        .select({ load: workers.load })
         .from(workers)
-        .where(gt(workers.aliveUntil, sql`now()`));
-      return row?.n ?? 1;
+        .where(and(gt(workers.aliveUntil, sql`now()`), ne(workers.workerId, workerId)));
+      return rows.map((row) => row.load);
     },
 
     /** Extends the leases of `held` that are still this worker's and unexpired; returns those shards. */
@@ -57,20 +61,26 @@ export function createShardLeases(db: PgDb, options: { workerId: string; shards:
       return new Set(rows.map((row) => row.shard));
     },
 
-    /** Takes up to `max` shards whose lease ran out (any holder), each at a new epoch. */
-    async acquire(max: number): Promise<HeldShard[]> {
-      if (max <= 0) return [];
-      const free = db
+    /** The shards whose lease ran out (or was given up), in random order. */
+    async free(): Promise<number[]> {
+      const rows = await db
         .select({ shard: shardLease.shard })
         .from(shardLease)
         .where(and(lte(shardLease.leaseUntil, sql`now()`), sql`${shardLease.shard} < ${shards}`))
-        .orderBy(sql`random()`)
-        .limit(max)
-        .for("update", { skipLocked: true });
+        .orderBy(sql`random()`);
+      return rows.map((row) => row.shard);
+    },
+
+    /**
+     * Takes those of `wanted` whose lease has still run out, each at a new epoch; a shard another
+     * worker took meanwhile is left out (the UPDATE re-checks the lease after the row lock).
+     */
+    async take(wanted: number[]): Promise<HeldShard[]> {
+      if (wanted.length === 0) return [];
       return db
         .update(shardLease)
         .set({ workerId, epoch: sql`${shardLease.epoch} + 1`, leaseUntil: sql`${until}` })
-        .where(inArray(shardLease.shard, free))
+        .where(and(inArray(shardLease.shard, wanted), lte(shardLease.leaseUntil, sql`now()`)))
         .returning({ shard: shardLease.shard, epoch: shardLease.epoch });
     },
 

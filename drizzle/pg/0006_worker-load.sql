@@ -1,0 +1,1 @@
+ALTER TABLE "workers" ADD COLUMN "load" integer DEFAULT 0 NOT NULL;
