@@ -9,8 +9,20 @@ export default defineConfig({
     exclude: [...configDefaults.exclude, "test/pg/**", "test/scale/**", "test/agents/**/*.agents.test.ts"],
     globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",
-    // Most tests wait on timers and sockets, not the CPU: more workers than cores keep both busy.
-    poolOptions: { forks: { minForks: 1, maxForks: 4 } },
+    poolOptions: {
+      forks: {
+        // Most tests wait on timers and sockets, not the CPU: more workers than cores keep both busy.
+        // minForks = maxForks: tinypool (idleTimeout 0) stops a fork above minForks the moment it has
+        // nothing queued, and with isolate: false that stop raced the fork's teardown task and ended
+        // the run with an unhandled "Terminating worker thread" rejection.
+        minForks: 4,
+        maxForks: 4,
+        // One fork runs many files: a file's imports (src/, the SDKs) are loaded once per fork, not
+        // once per file (collect went from ~62 s to ~20 s summed over the forks). No test file
+        // changes process-wide state it does not restore.
+        isolate: false,
+      },
+    },
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

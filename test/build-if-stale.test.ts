@@ -54,7 +54,10 @@ beforeEach(() => {
   fs.symlinkSync(path.join(ROOT, "node_modules/typescript"), file("node_modules/typescript"));
   write(
     "tsconfig.json",
-    JSON.stringify({ compilerOptions: { module: "NodeNext", target: "ES2022", strict: true, types: [] } }),
+    // lib without the DOM: tsc parses ~1 s of declarations less per run (3.1 s -> 1.1 s idle).
+    JSON.stringify({
+      compilerOptions: { module: "NodeNext", target: "ES2022", lib: ["ES2022"], strict: true, types: [] },
+    }),
   );
   write(
     "tsconfig.build.json",
