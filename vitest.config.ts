@@ -3,10 +3,10 @@ import { configDefaults, defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    // The Postgres suites run after these, on their own (vitest.pg.config.ts: a Postgres server per
-    // file would slow the timing-sensitive subprocess tests here); test/scale/ is npm run test:scale,
-    // the real agents npm run test:agents.
-    exclude: [...configDefaults.exclude, "test/pg/**", "test/scale/**", "test/agents/**/*.agents.test.ts"],
+    // The Postgres suites (test/pg/) run here too, each file with its own server (usePostgres), beside
+    // the others: they mostly wait on the server, so running them in parallel costs little wall time.
+    // test/scale/ is npm run test:scale, the real agents npm run test:agents.
+    exclude: [...configDefaults.exclude, "test/scale/**", "test/agents/**/*.agents.test.ts"],
     globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",
     poolOptions: {
@@ -15,8 +15,8 @@ export default defineConfig({
         // minForks = maxForks: tinypool (idleTimeout 0) stops a fork above minForks the moment it has
         // nothing queued, and with isolate: false that stop raced the fork's teardown task and ended
         // the run with an unhandled "Terminating worker thread" rejection.
-        minForks: 4,
-        maxForks: 4,
+        minForks: 6,
+        maxForks: 6,
         // One fork runs many files: a file's imports (src/, the SDKs) are loaded once per fork, not
         // once per file (collect went from ~62 s to ~20 s summed over the forks). No test file
         // changes process-wide state it does not restore.
