@@ -12,9 +12,10 @@ export default defineConfig({
     poolOptions: {
       forks: {
         // Most tests wait on timers and sockets, not the CPU: more workers than cores keep both busy.
-        // minForks = maxForks: tinypool (idleTimeout 0) stops a fork above minForks the moment it has
-        // nothing queued, and with isolate: false that stop raced the fork's teardown task and ended
-        // the run with an unhandled "Terminating worker thread" rejection.
+        // minForks = maxForks: tinypool 1.1 (idleTimeout 0) stops a fork above minForks the moment it
+        // has nothing queued, from a timer that does not catch; with isolate: false that fork's
+        // teardown task was still pending when it was killed, and the rejection ended the run
+        // ("Terminating worker thread", exit 1, no summary).
         minForks: 6,
         maxForks: 6,
         // One fork runs many files: a file's imports (src/, the SDKs) are loaded once per fork, not
