@@ -70,10 +70,16 @@ describe("ROLE=web and ROLE=worker", () => {
     expect(await web.postUpdate(update)).toBe(200);
     expect(await web.postUpdate(update)).toBe(200); // Telegram re-sent it
     await waitForText(T, /^echo: hello from the web$/);
-    const rows = await query<{ state: string; worker_id: string }>(
-      `select state, worker_id from turns where update_id = ${update.update_id}`,
-    );
-    expect(rows).toEqual([{ state: "completed", worker_id: "worker-1" }]);
+    // The answer goes out before the turn's end is journalled: poll the row (as below).
+    await expect
+      .poll(
+        () =>
+          query<{ state: string; worker_id: string }>(
+            `select state, worker_id from turns where update_id = ${update.update_id}`,
+          ),
+        { timeout: 20_000 },
+      )
+      .toEqual([{ state: "completed", worker_id: "worker-1" }]);
     expect(readAgentEvents(path.join(temps[1]?.dir ?? "", "agent"))).toEqual([]);
     expect(readAgentEvents(path.join(temps[0]?.dir ?? "", "agent")).length).toBeGreaterThan(0);
     // The worker serves no webhook.
@@ -97,13 +103,20 @@ describe("ROLE=web and ROLE=worker", () => {
     await waitForText(topic, /^⏹ Cancelling the running turn\. Dropped 1 queued message\.$/);
     await api.until(() => textsIn(topic).some((t) => /Stopped: cancelled/.test(t)), 20_000);
     // As in ROLE=all: the agent ends the cancelled prompt (stop reason cancelled); the queued one is dropped.
-    const states = await query<{ state: string; stop_reason: string | null }>(
-      `select state, stop_reason from turns where thread_id = ${topic} order by id`,
-    );
-    expect(states).toEqual([
-      { state: "completed", stop_reason: "cancelled" },
-      { state: "cancelled", stop_reason: null },
-    ]);
+    // The answer goes out before the worker journals the turn's end (runner/turn-execution.ts, onResult),
+    // so the rows are polled until they show it (a loaded machine saw the first one still running).
+    await expect
+      .poll(
+        () =>
+          query<{ state: string; stop_reason: string | null }>(
+            `select state, stop_reason from turns where thread_id = ${topic} order by id`,
+          ),
+        { timeout: 20_000 },
+      )
+      .toEqual([
+        { state: "completed", stop_reason: "cancelled" },
+        { state: "cancelled", stop_reason: null },
+      ]);
   });
 
   it("a permission button tapped on the web replica answers the worker's prompt", async () => {
