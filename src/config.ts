@@ -45,12 +45,9 @@ export type Config = {
     workerId: string;
     /** Topics are spread over this many shards (fixed for a database: every process must agree). */
     shards: number;
-    /** How long a worker's shard lease lasts after a renewal, ms (LEASE_TTL_MS); renewed every ttl/4. */
+    /** How long a worker's shard lease lasts after a renewal, ms (LEASE_TTL_MS); renewed every ttl/4, at most every 1000 ms. */
     leaseTtlMs: number;
-    /**
-     * Whether a worker whose slots are all busy hands idle shards with waiting turns to a less-loaded
-     * worker (SHARD_BALANCE; off: a shard moves only when its worker stops, dies or a worker joins).
-     */
+    /** Whether a saturated worker hands idle shards with waiting turns to a less-loaded one (SHARD_BALANCE). */
     balance: boolean;
   };
   workspaceBasePath: string;

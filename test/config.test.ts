@@ -71,7 +71,13 @@ describe("createConfig", () => {
   it("selects the Postgres mode with DATABASE_URL; ROLE, WORKER_ID (default the hostname), SHARDS and LEASE_TTL_MS", () => {
     const sqlite = createConfig(required, "/srv/bot", { hostname: "vps-1" });
     expect(sqlite.databaseUrl).toBeUndefined();
-    expect(sqlite.cluster).toEqual({ role: "all", workerId: "vps-1", shards: 64, leaseTtlMs: 20_000 });
+    expect(sqlite.cluster).toEqual({
+      role: "all",
+      workerId: "vps-1",
+      shards: 64,
+      leaseTtlMs: 20_000,
+      balance: true,
+    });
     const url = "postgres://tg:pa%24%24word-42@db.internal:5432/tg";
     const worker = createConfig(
       {
@@ -81,12 +87,19 @@ describe("createConfig", () => {
         WORKER_ID: "w-2",
         SHARDS: "16",
         LEASE_TTL_MS: "5000",
+        SHARD_BALANCE: "false",
       },
       "/srv/bot",
       { hostname: "vps-1" },
     );
     expect(worker.databaseUrl).toBe(url);
-    expect(worker.cluster).toEqual({ role: "worker", workerId: "w-2", shards: 16, leaseTtlMs: 5_000 });
+    expect(worker.cluster).toEqual({
+      role: "worker",
+      workerId: "w-2",
+      shards: 16,
+      leaseTtlMs: 5_000,
+      balance: false,
+    });
     expect(() => createConfig({ ...required, LEASE_TTL_MS: "100" }, "/srv/bot")).toThrow(/LEASE_TTL_MS/);
     expect(configSecrets(worker)).toContain("pa$$word-42");
     expect(SECRET_ENV_NAMES).toContain("DATABASE_URL");

@@ -46,6 +46,11 @@ describe("planBalance", () => {
     expect(planBalance(input({ running: 5, held, free, others: [8, 1] })).take).toEqual([]);
     // The least-loaded takes it whatever its share, balance on or off, so it never stays unowned.
     expect(planBalance(input({ running: 1, held, free, others: [8, 2], balance: false })).take).toEqual([2]);
+    // Free for more than a tick: taken whatever the loads (each worker sees the others' loads late).
+    expect(
+      planBalance(input({ running: 5, held, free: [{ shard: 2, ready: 3, stale: true }], others: [8, 1] }))
+        .take,
+    ).toEqual([2]);
   });
 
   it("fills its share with shards without waiting turns while above the average load", () => {

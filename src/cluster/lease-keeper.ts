@@ -9,7 +9,7 @@ export type LeaseKeeperOptions = {
   shards: number;
   /** How long a lease lasts after a renewal (~20000). */
   ttlMs: number;
-  /** How often leases are renewed and free shards taken; default ttl / 4. */
+  /** How often leases are renewed and free shards taken; default ttl / 4, at most 1000. */
   renewMs?: number;
   /** Whether a held shard may be given up now (nothing of it is being fetched or run). */
   canRelease: (shard: number) => boolean;
@@ -41,7 +41,8 @@ const DONATION_COOLDOWN_TICKS = 3;
  */
 export function createLeaseKeeper(options: LeaseKeeperOptions) {
   const { leases, logger } = options;
-  const renewMs = options.renewMs ?? Math.max(250, Math.floor(options.ttlMs / 4));
+  // At least every second, so that loads are fresh for the balance (a tick is three small statements).
+  const renewMs = options.renewMs ?? Math.max(250, Math.min(1000, Math.floor(options.ttlMs / 4)));
   const held = new Map<number, Holding>();
   let timer: NodeJS.Timeout | undefined;
   let watchdog: NodeJS.Timeout | undefined;
@@ -49,6 +50,8 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
   let ticks = 0;
   /** Shards given away for balance -> the tick until which this worker leaves them to others. */
   const donatedUntil = new Map<number, number>();
+  /** Free shards seen at the last tick. */
+  let seenFree = new Set<number>();
 
   const lose = (shard: number, why: string) => {
     const holding = held.get(shard);
@@ -82,6 +85,8 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
     }
     for (const [shard, until] of donatedUntil) if (until < ticks) donatedUntil.delete(shard);
     const free = stopped ? [] : (await leases.free()).filter((shard) => !donatedUntil.has(shard));
+    const stale = seenFree;
+    seenFree = new Set(free);
     const plan = planBalance({
       shards: options.shards,
       slots: options.slots,
@@ -91,7 +96,7 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
         ready: readyOf(shard),
         releasable: options.canRelease(shard),
       })),
-      free: free.map((shard) => ({ shard, ready: readyOf(shard) })),
+      free: free.map((shard) => ({ shard, ready: readyOf(shard), stale: stale.has(shard) })),
       others,
       balance: options.balance,
     });

@@ -8,7 +8,7 @@ import type { TopicKey } from "../domain/topic-key.js";
 import type { QueuedTurn, TurnHandler, TurnQueue, TurnQueueHooks } from "../domain/turn-queue.js";
 import type { Logger } from "../logger.js";
 import { createLeaseKeeper, type LeaseKeeper } from "./lease-keeper.js";
-import { queueShard, shardOf, shardQueue, turnJobId, turnJobKey } from "./shard.js";
+import { byShard, queueShard, shardOf, shardQueue, turnJobId, turnJobKey } from "./shard.js";
 import { listenForTurns, TURN_CHANNEL } from "./turn-boss.js";
 
 /** Options of {@link openPgBossTurnQueue}; durations in ms. */
@@ -193,14 +193,7 @@ export async function openPgBossTurnQueue(options: PgBossTurnQueueOptions): Prom
         !fetching.has(shard) &&
         ![...inFlight.values()].some((f) => f.shard === shard) &&
         ![...delivering.values()].includes(shard),
-      load: async () => {
-        const ready = new Map<number, number>();
-        for (const [queue, n] of await jobs.readyCounts(allQueues)) {
-          const shard = queueShard(queue);
-          if (shard !== undefined) ready.set(shard, n);
-        }
-        return { running: inFlight.size, ready };
-      },
+      load: async () => ({ running: inFlight.size, ready: byShard(await jobs.readyCounts(allQueues)) }),
       slots: concurrency,
       balance: worker.balance ?? true,
       onGained: ({ shard, epoch }) => {

@@ -15,8 +15,12 @@ export type BalanceInput = {
   /** Turns this worker runs now. */
   running: number;
   held: HeldShardLoad[];
-  /** Shards nobody holds (lease ended), this worker's recent donations left out, with their ready jobs. */
-  free: Array<{ shard: number; ready: number }>;
+  /**
+   * Shards nobody holds (lease ended), this worker's recent donations left out, with their ready
+   * jobs; `stale`: free for more than one tick already (taken whatever the loads, so none stays
+   * unowned when workers judge each other's loads from different moments).
+   */
+  free: Array<{ shard: number; ready: number; stale?: boolean }>;
   /** The loads the other live workers published at their last tick (table `workers`). */
   others: number[];
   /** Whether shards with waiting turns may move to a less-loaded worker (SHARD_BALANCE). */
@@ -73,7 +77,7 @@ export function planBalance(input: BalanceInput): BalancePlan {
   const least = others.length > 0 ? Math.min(...others) : Number.POSITIVE_INFINITY;
   for (const f of input.free.filter((f) => f.ready > 0).sort(byReadyDesc)) {
     const helps = input.balance && mine + f.ready <= busiest - f.ready;
-    if (!helps && !(mine <= least) && !(count < fair && mine <= average)) continue;
+    if (!helps && !f.stale && !(mine <= least) && !(count < fair && mine <= average)) continue;
     take.push(f.shard);
     mine += f.ready;
     count++;

@@ -38,3 +38,13 @@ export function turnJobId(turnId: number): string {
 export function turnJobKey(key: TopicKey): string {
   return topicKeyId(key);
 }
+
+/** Counts per shard queue name -> counts per shard number (names that are no shard queue left out). */
+export function byShard(counts: Map<string, number>): Map<number, number> {
+  const shards = new Map<number, number>();
+  for (const [queue, n] of counts) {
+    const shard = queueShard(queue);
+    if (shard !== undefined) shards.set(shard, n);
+  }
+  return shards;
+}
